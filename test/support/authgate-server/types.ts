@@ -1,0 +1,87 @@
+/**
+ * Public types of the AuthGate test server. The behaviour they configure is described in
+ * /work/shared/authgate-server.md (go-authgate/authgate @ 6ebdf57); section numbers below refer to it.
+ */
+
+export interface AuthGateServerOptions {
+  /** ENABLE_TOKEN_ROTATION (default false = fixed mode, §2.3). */
+  rotation?: boolean
+  /** JWT_EXPIRATION in seconds (default 36000). The real server adds up to 30 min of jitter; we add none. */
+  accessTokenTtlSeconds?: number
+  /** REFRESH_TOKEN_EXPIRATION in seconds (default 30 days). */
+  refreshTokenTtlSeconds?: number
+  /** TOKEN_RATE_LIMIT per IP per minute, shared by all grants (default 20; 0 disables). */
+  tokenRateLimitPerMinute?: number
+  /** DEVICE_CODE_RATE_LIMIT per IP per minute (default 10; 0 disables). */
+  deviceCodeRateLimitPerMinute?: number
+  /** INTROSPECT_RATE_LIMIT (default 20; 0 disables). Extension beyond the agreed API. */
+  introspectRateLimitPerMinute?: number
+  /** DEVICE_VERIFY_RATE_LIMIT on POST /device/verify (default 10; 0 disables). Extension. */
+  deviceVerifyRateLimitPerMinute?: number
+  /** Rate limit on POST /login (default 5; 0 disables). Extension. */
+  loginRateLimitPerMinute?: number
+  /**
+   * Extra clients. The seeded public "AuthGate CLI" client is always present (the real server seeds it into
+   * every empty DB, §6), so `publicClientId` stays meaningful whatever is passed here.
+   */
+  clients?: TestClient[]
+  /** Users that can log in (default: the seeded `admin` with password `admin-password`). Replaces the default. */
+  users?: { username: string; password: string }[]
+  /** Listen host (default 127.0.0.1); the port is always 0. */
+  host?: string
+  /**
+   * Clock in epoch ms (default Date.now). Extension: lets tests expire device codes, auth codes, tokens and
+   * rate-limit windows without sleeping.
+   */
+  now?: () => number
+}
+
+export interface TestClient {
+  clientId: string
+  /** Required for confidential clients. Public clients get an unguessable secret, as every real client has one (§4). */
+  clientSecret?: string
+  type: 'public' | 'confidential'
+  redirectUris: string[]
+  /** Space-separated allow-list. */
+  scopes: string
+  /** Default true. */
+  deviceFlow?: boolean
+  /** Default true. */
+  authCodeFlow?: boolean
+  /** Extension (§1.2d): default true for confidential clients, false for public ones (as the seeded client). */
+  clientCredentialsFlow?: boolean
+  /** Default true; false models a `pending`/inactive client. */
+  active?: boolean
+}
+
+export interface AuthGateStats {
+  /** Every POST /oauth/token that arrived, including ones answered 429. */
+  tokenRequests: number
+  /** grant_type=refresh_token requests that passed the rate limiter. */
+  refreshGrants: number
+  /** Refresh grants answered 200. */
+  successfulRefreshes: number
+  /** /oauth/token answers with error invalid_grant (any grant). */
+  invalidGrants: number
+  /** Reuse detections that revoked a token family (rotation mode, §2.4). */
+  familyRevocations: number
+  /** Requests that passed the rate limiter, by raw grant_type value ('' when absent). */
+  grantsByType: Record<string, number>
+}
+
+export interface AuthGateTestServer {
+  /** BASE_URL and issuer, e.g. http://127.0.0.1:PORT (no trailing slash). */
+  url: string
+  /** The seeded public CLI client: redirect http://localhost:8888/callback, scopes 'email profile'. */
+  publicClientId: string
+  stats: AuthGateStats
+  /** Backdoor: approve a pending device code as `username` (default: the first user) without HTML. */
+  approveDevice(userCode: string, username?: string): void
+  /** Approve through the real pages over HTTP: /device → /login → /device → POST /device/verify. */
+  driveDeviceApproval(userCode: string, username?: string, password?: string): Promise<void>
+  /** DB state of an access or refresh token: row exists, active, not expired. */
+  isTokenActive(token: string): boolean
+  /** Mark every access-token row expired (their JWT `exp` is left as issued, like a clock skew on the DB). */
+  expireAccessTokens(): void
+  close(): Promise<void>
+}
