@@ -1,0 +1,42 @@
+import type { SessionKey } from '../config/session-key.ts'
+
+/** The tokens of one session as the engine sees them. Times are epoch milliseconds. */
+export interface TokenSet {
+  readonly accessToken: string
+  readonly tokenType: string
+  readonly refreshToken?: string | undefined
+  /** undefined when the server gave no `expires_in`: such a token is used until a resource server rejects it. */
+  readonly expiresAtMs?: number | undefined
+  /** When the token was obtained: with `expiresAtMs` it gives the lifetime that the skew rule halves. */
+  readonly obtainedAtMs?: number | undefined
+  readonly scope?: string | undefined
+  readonly idToken?: string | undefined
+  /** The issuer discovery reported when the token was obtained, for `status`. */
+  readonly issuer?: string | undefined
+  /** How the person signed in: 'device' | 'browser'. Informational. */
+  readonly flow?: string | undefined
+}
+
+export type StoreKind = 'file' | 'keyring' | 'encrypted' | 'memory'
+
+export interface StoredSession {
+  readonly key: SessionKey
+  readonly tokens: TokenSet
+  readonly store: StoreKind
+}
+
+/**
+ * Where one backend keeps sessions. Callers serialise writers of one session with the session lock; a backend that
+ * keeps several sessions in one place (the file stores) also locks itself around each read-modify-write so that
+ * writers of different sessions never lose each other's entries.
+ */
+export interface TokenStore {
+  readonly kind: StoreKind
+  /** Absolute path for file-based stores, a description for the keyring. Used in messages and `status`. */
+  readonly location: string
+  read(key: SessionKey): Promise<TokenSet | undefined>
+  write(key: SessionKey, tokens: TokenSet): Promise<void>
+  /** Removes the entry; with `ifRefreshToken`, only while it still holds that refresh token (compare-and-clear). */
+  delete(key: SessionKey, ifRefreshToken?: string): Promise<boolean>
+  list(): Promise<StoredSession[]>
+}
