@@ -1,0 +1,4 @@
+#!/usr/bin/env node
+'use strict'
+// CommonJS on purpose (bin/package.json): the ESM loader alone costs several ms, and `authgate token` runs in prompts.
+require('../dist/cli.cjs').run()

@@ -1,0 +1,38 @@
+// One CommonJS bundle for the CLI (fastest start on Node 20, see shared/evidence/dependencies.md §7) and one ESM
+// bundle for the library. Native addons stay external: they load their prebuilt binaries from their package folders.
+import { build } from 'esbuild'
+import { readFileSync } from 'node:fs'
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  external: ['fs-native-extensions', '@napi-rs/keyring'],
+  define: { AUTHGATE_VERSION: JSON.stringify(pkg.version) },
+  legalComments: 'none',
+  logLevel: 'warning',
+}
+const cjs = {
+  ...common,
+  format: 'cjs',
+  // createRequire(import.meta.url) finds the native addons next to the bundle; CommonJS has __filename instead.
+  define: { ...common.define, 'import.meta.url': '__authgateModuleUrl' },
+  banner: { js: "const __authgateModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+}
+/** The entry bundle holds the real deps and the `token` fast lane; `./main.ts` is the full program, a bundle of its own. */
+const splitMain = {
+  name: 'split-main',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/main\.ts$/ }, (args) => (args.importer.endsWith('system.ts') ? { path: './main.cjs', external: true } : undefined))
+  },
+}
+await build({ ...cjs, entryPoints: ['src/cli/system.ts'], outfile: 'dist/cli.cjs', plugins: [splitMain] })
+await build({ ...cjs, entryPoints: ['src/cli/main.ts'], outfile: 'dist/main.cjs' })
+await build({
+  ...common,
+  entryPoints: ['src/index.ts'],
+  format: 'esm',
+  outfile: 'dist/index.js',
+  banner: { js: "import { createRequire as __authgateRequire } from 'node:module'; const require = __authgateRequire(import.meta.url);" },
+})

@@ -1,0 +1,43 @@
+import { Command, CommanderError } from 'commander'
+import type { CommandEnv } from '../commands/command-env.ts'
+import type { Deps } from '../session/deps.ts'
+import { registerCommands } from './commands.ts'
+import { reportError } from './exit.ts'
+import { addGlobalOptions, globalFlags, VERSION } from './program.ts'
+import { Redactor } from './redact.ts'
+
+/** Runs one command line and returns the exit code. Only this function decides exit codes. */
+export async function main(argv: readonly string[], deps: Deps): Promise<number> {
+  const redactor = new Redactor()
+  const verbose = argv.includes('--verbose') || /^(1|true|yes|on)$/i.test(deps.env.AUTHGATE_DEBUG ?? '')
+  const writeErr = (text: string) => void deps.io.stderr.write(redactor.redact(text))
+  const program = addGlobalOptions(new Command('authgate'))
+    .description('Sign in to an OAuth 2.0 / AuthGate server and hand a valid access token to every program that asks.')
+    .version(VERSION, '-V, --version', 'print the version')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => void deps.io.stdout.write(s), writeErr, outputError: (s, write) => write(s) })
+  const makeEnv = (cmd: Command): CommandEnv => {
+    const opts = cmd.optsWithGlobals() as Record<string, unknown>
+    return {
+      deps,
+      flags: globalFlags(opts),
+      json: opts.json === true,
+      trace: verbose ? (line) => writeErr(`[http] ${line}\n`) : undefined,
+      secret: (value) => redactor.add(value),
+      say: (line) => writeErr(`${line}\n`),
+    }
+  }
+  registerCommands(program, makeEnv)
+  if (argv.length === 0) {
+    program.outputHelp({ error: true })
+    return 2
+  }
+  try {
+    await program.parseAsync([...argv], { from: 'user' })
+    return 0
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2
+    return reportError(err, writeErr, redactor, verbose)
+  }
+}

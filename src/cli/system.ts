@@ -1,0 +1,110 @@
+import envPaths from 'env-paths'
+import { writeSync } from 'node:fs'
+import type { Deps } from '../session/deps.ts'
+import { fastToken } from './fast-token.ts'
+
+/**
+ * The real edges, built once per process (kubelogin's NewCmd). This file and bin/authgate.js are the only code that
+ * touches `process`, the clock, timers and the global fetch.
+ */
+export function systemDeps(signal: AbortSignal): Deps {
+  const dirs = envPaths('authgate', { suffix: '' })
+  return {
+    clock: { now: () => Date.now() },
+    sleep,
+    fetch: (input, init) => globalThis.fetch(input, init),
+    env: process.env,
+    io: {
+      stdout: process.stdout,
+      stderr: process.stderr,
+      // process.stdin and its TTY check build a stream (a few ms): only commands that read stdin pay for it.
+      get stdin() {
+        return process.stdin
+      },
+      isStdoutTTY: process.stdout.isTTY === true,
+      isStderrTTY: process.stderr.isTTY === true,
+      get isStdinTTY() {
+        return process.stdin.isTTY === true
+      },
+    },
+    browser: {
+      async open(url: string) {
+        const { default: open } = await import('open')
+        // `open` spawns the platform opener without a shell, so `&` in the URL cannot cut it short.
+        const child = await open(url, { wait: false })
+        await new Promise<void>((resolve, reject) => {
+          child.once('error', reject)
+          child.once('spawn', () => resolve())
+        })
+        child.unref()
+      },
+    },
+    paths: { config: dirs.config, cache: dirs.cache },
+    cwd: process.cwd(),
+    pid: process.pid,
+    platform: process.platform,
+    // The CLI always ends with process.exit, so a timed-out thread waiter cannot keep it alive.
+    lockWaiter: 'thread',
+    signal,
+  }
+}
+
+/** Just what the fast lane reads. stdout is fd 1 written directly: process.stdout would load the stream modules. */
+function fastDeps() {
+  return {
+    env: process.env,
+    cwd: process.cwd(),
+    paths: envPaths('authgate', { suffix: '' }),
+    clock: { now: () => Date.now() },
+    io: { stdout: { write: writeStdout } },
+  }
+}
+
+function writeStdout(text: string): void {
+  try {
+    writeSync(1, text)
+  } catch (err) {
+    // A non-blocking pipe that is full: let the stream queue it instead.
+    if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err
+    process.stdout.write(text)
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason)
+    const timer = setTimeout(done, ms)
+    function done() {
+      signal?.removeEventListener('abort', abort)
+      resolve()
+    }
+    function abort() {
+      clearTimeout(timer)
+      reject(signal!.reason)
+    }
+    signal?.addEventListener('abort', abort, { once: true })
+  })
+}
+
+/**
+ * The entry point bin/authgate.js calls. The `token` fast lane runs first with nothing armed (no signal handler, no
+ * stdin): a fresh token is printed in a few ms. Everything else gets the full program, Ctrl+C → exit 130, and an exit
+ * that does not wait for stray handles.
+ */
+export async function run(): Promise<void> {
+  const argv = process.argv.slice(2)
+  if (argv.includes('token') && (await fastToken(argv, fastDeps()))) return
+  const controller = new AbortController()
+  const deps = systemDeps(controller.signal)
+  let interrupted = false
+  process.on('SIGINT', () => {
+    if (interrupted) process.exit(130) // a second Ctrl+C never waits
+    interrupted = true
+    controller.abort(new Error('interrupted'))
+  })
+  // A separate bundle (see scripts/build.mjs): the fast lane above never parses commander or protocol code.
+  const { main } = await import('./main.ts')
+  const code = await main(argv, deps)
+  // A lock wait that timed out still has its waiter thread; the answer is known, so do not wait for it.
+  process.stdout.write('', () => process.exit(code))
+}

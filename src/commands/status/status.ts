@@ -1,0 +1,88 @@
+import type { Settings } from '../../config/settings.ts'
+import { AuthRequiredError } from '../../errors.ts'
+import { loadSettings, openSession, type OpenSession } from '../../session/open.ts'
+import type { Identity } from '../../session/protocol-types.ts'
+import type { TokenSet } from '../../stores/types.ts'
+import { rfc3339, type CommandEnv } from '../command-env.ts'
+
+export interface StatusOptions {
+  json: boolean
+  offline: boolean
+}
+
+/** The `status --json` object (contract, "status --json"). Never a token. */
+export interface StatusReport {
+  signed_in: boolean
+  server_url: string
+  issuer: string | null
+  client_id: string
+  store: string
+  store_path: string | null
+  subject: string | null
+  username: string | null
+  scope: string | null
+  expires_at: string | null
+  expires_in: number | null
+  has_refresh_token: boolean
+  verified: boolean | null
+}
+
+/** Who is signed in, where the tokens live, expiry and scopes; asks the server unless --offline. Exit 4 when not signed in. */
+export async function runStatus(options: StatusOptions, env: CommandEnv): Promise<void> {
+  const settings = loadSettings(env.flags, env.deps)
+  env.secret(settings.clientSecret)
+  const session = await openSession(settings, env.deps, { trace: env.trace })
+  const tokens = await session.store.read(session.key)
+  if (tokens) {
+    env.secret(tokens.accessToken)
+    env.secret(tokens.refreshToken)
+  }
+  const identity = tokens && !options.offline ? await (await session.protocol()).identify(tokens) : undefined
+  const issuer = tokens?.issuer ?? (identity ? await (await session.protocol()).issuer() : undefined)
+  const report = buildReport(settings, session, tokens, identity, issuer, env.deps.clock.now())
+  env.deps.io.stdout.write(options.json ? `${JSON.stringify(report)}\n` : describe(report, identity))
+  if (!tokens) throw new AuthRequiredError(`not signed in to ${settings.serverUrl} as client ${session.key.clientId}`)
+}
+
+export function buildReport(settings: Settings, session: OpenSession, tokens: TokenSet | undefined, identity: Identity | undefined, issuer: string | undefined, nowMs: number): StatusReport {
+  const fileBased = session.store.kind === 'file' || session.store.kind === 'encrypted'
+  return {
+    signed_in: tokens !== undefined,
+    server_url: settings.serverUrl,
+    issuer: issuer ?? null,
+    client_id: session.key.clientId,
+    store: session.store.kind,
+    store_path: fileBased ? session.store.location : null,
+    subject: identity?.subject ?? null,
+    username: identity?.username ?? null,
+    scope: tokens?.scope ?? identity?.scope ?? null,
+    expires_at: rfc3339(tokens?.expiresAtMs),
+    expires_in: tokens?.expiresAtMs === undefined ? null : Math.max(0, Math.floor((tokens.expiresAtMs - nowMs) / 1000)),
+    has_refresh_token: Boolean(tokens?.refreshToken),
+    verified: identity?.verified ?? null,
+  }
+}
+
+function describe(r: StatusReport, identity: Identity | undefined): string {
+  if (!r.signed_in) return `Not signed in to ${r.server_url} (client ${r.client_id}).\n`
+  const who = r.username ?? r.subject
+  const lines = [
+    `Signed in to ${r.server_url}${who ? ` as ${who}` : ''}`,
+    r.issuer && r.issuer !== r.server_url ? `  issuer:   ${r.issuer}` : '',
+    `  client:   ${r.client_id}`,
+    r.subject && r.username ? `  subject:  ${r.subject}` : '',
+    `  scopes:   ${r.scope ?? '(not stated)'}`,
+    `  expires:  ${r.expires_at ? `${r.expires_at} (${r.expires_in === 0 ? 'expired; `authgate token` refreshes it' : `in ${duration(r.expires_in!)}`})` : 'unknown'}`,
+    `  refresh:  ${r.has_refresh_token ? 'yes' : 'no (sign in again when the access token expires)'}`,
+    `  tokens:   ${r.store}${r.store_path ? ` ${r.store_path}` : ''}`,
+    `  verified: ${r.verified === null ? (identity ? 'the server could not say' : 'not checked (--offline)') : r.verified ? `yes (${identity?.source})` : `no: the server rejected the access token (${identity?.source})`}`,
+  ]
+  return `${lines.filter(Boolean).join('\n')}\n`
+}
+
+function duration(seconds: number): string {
+  const h = Math.floor(seconds / 3600)
+  const m = Math.floor((seconds % 3600) / 60)
+  const s = seconds % 60
+  return h ? `${h}h ${m}m` : m ? `${m}m ${s}s` : `${s}s`
+}

@@ -1,0 +1,26 @@
+import { getValidTokens } from '../../session/engine.ts'
+import { loadSettings, openSession } from '../../session/open.ts'
+import { rfc3339, type CommandEnv } from '../command-env.ts'
+
+export interface TokenOptions {
+  json: boolean
+}
+
+/**
+ * Prints a valid access token, refreshing first when it is expiring. Never interactive: scripts, prompts and
+ * credential helpers call it, so stdout carries the token and a newline and nothing else.
+ */
+export async function runToken(options: TokenOptions, env: CommandEnv): Promise<void> {
+  const settings = loadSettings(env.flags, env.deps)
+  env.secret(settings.clientSecret)
+  const session = await openSession(settings, env.deps, { trace: env.trace })
+  const tokens = await getValidTokens(session.context)
+  env.secret(tokens.accessToken)
+  env.secret(tokens.refreshToken)
+  if (!options.json) {
+    env.deps.io.stdout.write(`${tokens.accessToken}\n`)
+    return
+  }
+  const out = { access_token: tokens.accessToken, token_type: tokens.tokenType, expires_at: rfc3339(tokens.expiresAtMs), scope: tokens.scope ?? null }
+  env.deps.io.stdout.write(`${JSON.stringify(out)}\n`)
+}

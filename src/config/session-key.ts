@@ -1,0 +1,58 @@
+import { createRequire } from 'node:module'
+import { UsageError } from '../errors.ts'
+
+/** One session = (normalised server URL, client id). Two sessions never share an entry, a lock or a keyring item. */
+export interface SessionKey {
+  readonly serverUrl: string
+  readonly clientId: string
+  /** `<client id>@<server url>`: the keyring account and the file store's entry name. */
+  readonly account: string
+  /** sha256 hex of `serverUrl + "\n" + clientId`: safe as a file name whatever the client id holds. */
+  readonly hash: string
+}
+
+/**
+ * Lower-case scheme and host, default port dropped, no trailing slash, as the contract's "One session" says.
+ * WHATWG URL parsing already lower-cases the scheme and host and drops a default port.
+ */
+export function normaliseServerUrl(input: string, what = 'server URL'): string {
+  let url: URL
+  try {
+    url = new URL(input.trim())
+  } catch {
+    throw new UsageError(`invalid ${what} ${JSON.stringify(input)}: expected an absolute http(s) URL such as https://auth.example.com`)
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new UsageError(`invalid ${what} ${JSON.stringify(input)}: the scheme must be http or https`)
+  }
+  if (url.username || url.password) throw new UsageError(`invalid ${what}: it must not contain credentials`)
+  if (url.search || url.hash) throw new UsageError(`invalid ${what} ${JSON.stringify(input)}: it must not have a query or fragment`)
+  const path = url.pathname.replace(/\/+$/, '')
+  return `${url.protocol}//${url.host}${path}`
+}
+
+export function sessionKey(serverUrl: string, clientId: string): SessionKey {
+  let hash: string | undefined
+  return {
+    serverUrl,
+    clientId,
+    account: `${clientId}@${serverUrl}`,
+    // Computed on first use: node:crypto drags in the stream modules (about 4 ms), and the hot path of `authgate
+    // token` only needs the account name to find a fresh token.
+    get hash() {
+      return (hash ??= sha256Hex(`${serverUrl}\n${clientId}`))
+    },
+  }
+}
+
+const requireBuiltin = createRequire(import.meta.url)
+function sha256Hex(text: string): string {
+  const { createHash } = requireBuiltin('node:crypto') as typeof import('node:crypto')
+  return createHash('sha256').update(text).digest('hex')
+}
+
+/** Loopback hosts may use plain http without `--allow-insecure-http` (RFC 8252 §8.3 treats them as local). */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase()
+  return host === 'localhost' || host.endsWith('.localhost') || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host)
+}

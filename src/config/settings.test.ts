@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { AuthgateError } from '../errors.ts'
+import { parseDotenv } from './dotenv.ts'
+import { normaliseServerUrl, sessionKey } from './session-key.ts'
+import { requireSession, resolveSettings, type SettingsSources } from './settings.ts'
+
+const base: SettingsSources = {
+  flags: {}, env: {}, dotenv: {}, profile: {}, profileName: 'default', cwd: '/work', paths: { config: '/cfg/authgate', cache: '/cache/authgate' },
+}
+const resolve = (over: Partial<SettingsSources>) => resolveSettings({ ...base, ...over })
+
+test('precedence: flags > AUTHGATE_* > bare names > .env > profile > defaults', () => {
+  const cases = [
+    { name: 'default', src: {}, want: 'http://localhost:8080' },
+    { name: 'profile', src: { profile: { server_url: 'https://p.example' } }, want: 'https://p.example' },
+    { name: '.env bare beats profile', src: { dotenv: { SERVER_URL: 'https://d.example' }, profile: { server_url: 'https://p.example' } }, want: 'https://d.example' },
+    { name: '.env AUTHGATE_ beats .env bare', src: { dotenv: { SERVER_URL: 'https://d.example', AUTHGATE_SERVER_URL: 'https://da.example' } }, want: 'https://da.example' },
+    { name: 'bare env beats .env', src: { env: { SERVER_URL: 'https://b.example' }, dotenv: { AUTHGATE_SERVER_URL: 'https://da.example' } }, want: 'https://b.example' },
+    { name: 'AUTHGATE_ env beats bare env', src: { env: { SERVER_URL: 'https://b.example', AUTHGATE_SERVER_URL: 'https://a.example' } }, want: 'https://a.example' },
+    { name: 'flag beats everything', src: { flags: { serverUrl: 'https://f.example' }, env: { AUTHGATE_SERVER_URL: 'https://a.example' } }, want: 'https://f.example' },
+    { name: 'empty env value is unset', src: { env: { AUTHGATE_SERVER_URL: '' }, profile: { server_url: 'https://p.example' } }, want: 'https://p.example' },
+  ]
+  for (const c of cases) assert.equal(resolve(c.src as Partial<SettingsSources>).serverUrl, c.want, c.name)
+})
+
+test('bare names apply only to the Go CLI names; LOCK_DIR has no bare form', () => {
+  assert.equal(resolve({ env: { CLIENT_ID: 'go-client' } }).clientId, 'go-client')
+  assert.equal(resolve({ env: { LOCK_DIR: '/bare' } }).lockDir, '/cache/authgate/locks')
+  assert.equal(resolve({ env: { AUTHGATE_LOCK_DIR: '/x' } }).lockDir, '/x')
+})
+
+test('defaults follow the contract', () => {
+  const s = resolve({})
+  assert.equal(s.scope, 'email profile')
+  assert.equal(s.tokenStore, 'auto')
+  assert.equal(s.tokenFile, '/cfg/authgate/tokens.json')
+  assert.equal(s.callbackPort, 8888)
+  assert.equal(s.redirectUri, 'http://localhost:8888/callback')
+  assert.equal(s.refreshSkewSeconds, 60)
+  assert.equal(s.lockTimeoutMs, 30_000)
+  assert.equal(s.callbackTimeoutMs, 120_000)
+  assert.equal(s.clientAuth, 'post')
+  assert.equal(s.apiUrl, 'http://localhost:8080')
+  assert.equal(resolve({ flags: { callbackPort: '9999' } }).redirectUri, 'http://localhost:9999/callback')
+  assert.equal(resolve({ flags: { tokenFile: 'rel/t.json' } }).tokenFile, '/work/rel/t.json')
+})
+
+test('invalid configuration is a usage error (exit 2) with a clear message', () => {
+  const cases = [
+    { src: { flags: { serverUrl: 'not a url' } }, match: /invalid server URL/ },
+    { src: { flags: { serverUrl: 'ftp://x.example' } }, match: /scheme must be http or https/ },
+    { src: { flags: { serverUrl: 'http://auth.example.com' } }, match: /refusing plain http to auth\.example\.com/ },
+    { src: { flags: { tokenStore: 'vault' } }, match: /unknown token store "vault"/ },
+    { src: { flags: { lockTimeout: 'soon' } }, match: /invalid --lock-timeout "soon"/ },
+    { src: { env: { AUTHGATE_REFRESH_SKEW: '1 minute' } }, match: /invalid --refresh-skew/ },
+    { src: { flags: { callbackPort: '70000' } }, match: /invalid callback port/ },
+    { src: { flags: { clientAuth: 'jwt' } }, match: /unknown client auth/ },
+    { src: { flags: { allowInsecureHttp: 'maybe' } }, match: /allow-insecure-http/ },
+  ]
+  for (const c of cases) {
+    assert.throws(() => resolve(c.src as Partial<SettingsSources>), (err: unknown) => err instanceof AuthgateError && err.exitCode === 2 && c.match.test(err.message))
+  }
+  assert.throws(() => requireSession(resolve({})), (err: unknown) => err instanceof AuthgateError && err.exitCode === 2 && /no client id/.test(err.message))
+})
+
+test('plain http: loopback allowed, others only with --allow-insecure-http', () => {
+  for (const url of ['http://localhost:8080', 'http://127.0.0.1:1', 'http://[::1]:9', 'http://app.localhost']) assert.equal(resolve({ flags: { serverUrl: url } }).serverUrl, url)
+  assert.equal(resolve({ flags: { serverUrl: 'http://auth.lan', allowInsecureHttp: 'true' } }).serverUrl, 'http://auth.lan')
+})
+
+test('durations accept units', () => {
+  assert.equal(resolve({ flags: { lockTimeout: '500ms' } }).lockTimeoutMs, 500)
+  assert.equal(resolve({ flags: { lockTimeout: '2m' } }).lockTimeoutMs, 120_000)
+  assert.equal(resolve({ flags: { refreshSkew: '1.5' } }).refreshSkewSeconds, 1.5)
+})
+
+test('server URL normalisation and session keys', () => {
+  const cases = [
+    ['HTTPS://Auth.Example.COM:443/', 'https://auth.example.com'],
+    ['http://LOCALHOST:80', 'http://localhost'],
+    ['https://x.example:8443/tenant//', 'https://x.example:8443/tenant'],
+  ]
+  for (const [input, want] of cases) assert.equal(normaliseServerUrl(input!), want)
+  const k = sessionKey('https://a.example', 'id/../../etc')
+  assert.equal(k.account, 'id/../../etc@https://a.example')
+  assert.match(k.hash, /^[0-9a-f]{64}$/)
+  assert.notEqual(sessionKey('https://a.example', 'x').hash, sessionKey('https://b.example', 'x').hash)
+})
+
+test('.env parsing', () => {
+  const env = parseDotenv('# c\nexport AUTHGATE_CLIENT_ID=abc\nSCOPE="email profile"\nQ=\'a b\'\nBAD LINE\nX=1 # trailing\n')
+  assert.deepEqual(env, { AUTHGATE_CLIENT_ID: 'abc', SCOPE: 'email profile', Q: 'a b', X: '1' })
+})

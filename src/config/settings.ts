@@ -1,0 +1,193 @@
+import { isAbsolute, join, resolve } from 'node:path'
+import { UsageError } from '../errors.ts'
+import { isLoopbackHost, normaliseServerUrl, sessionKey, type SessionKey } from './session-key.ts'
+
+export type StoreName = 'auto' | 'keyring' | 'file' | 'encrypted'
+export type ClientAuth = 'post' | 'basic'
+
+/** Everything a command needs, resolved and validated. Durations carry their unit in the name. */
+export interface Settings {
+  readonly profile: string
+  readonly serverUrl: string
+  readonly clientId: string | undefined
+  readonly clientSecret: string | undefined
+  readonly scope: string
+  readonly tokenStore: StoreName
+  readonly tokenFile: string
+  readonly lockDir: string
+  readonly callbackPort: number
+  readonly redirectUri: string
+  readonly refreshSkewSeconds: number
+  readonly lockTimeoutMs: number
+  readonly callbackTimeoutMs: number
+  readonly allowInsecureHttp: boolean
+  readonly clientAuth: ClientAuth
+  readonly verbose: boolean
+  readonly apiUrl: string
+  /** Where each value came from, for `--verbose` and error messages: 'flag', 'env', 'bare-env', '.env', 'profile', 'default'. */
+  readonly origin: Readonly<Record<string, string>>
+}
+
+/** The names a setting answers to, in one table so flags, env, .env and profiles can never drift apart. */
+interface Spec {
+  key: keyof RawSettings
+  env: string
+  bare?: boolean
+  fallback?: string
+}
+
+export interface RawSettings {
+  serverUrl?: string
+  clientId?: string
+  clientSecret?: string
+  scope?: string
+  tokenStore?: string
+  tokenFile?: string
+  lockDir?: string
+  callbackPort?: string
+  redirectUri?: string
+  refreshSkew?: string
+  lockTimeout?: string
+  callbackTimeout?: string
+  allowInsecureHttp?: string
+  clientAuth?: string
+  verbose?: string
+  apiUrl?: string
+}
+
+export const SPECS: readonly Spec[] = [
+  { key: 'serverUrl', env: 'SERVER_URL', bare: true, fallback: 'http://localhost:8080' },
+  { key: 'clientId', env: 'CLIENT_ID', bare: true },
+  { key: 'clientSecret', env: 'CLIENT_SECRET', bare: true },
+  { key: 'scope', env: 'SCOPE', bare: true, fallback: 'email profile' },
+  { key: 'tokenStore', env: 'TOKEN_STORE', bare: true, fallback: 'auto' },
+  { key: 'tokenFile', env: 'TOKEN_FILE', bare: true },
+  { key: 'lockDir', env: 'LOCK_DIR' },
+  { key: 'callbackPort', env: 'CALLBACK_PORT', bare: true, fallback: '8888' },
+  { key: 'redirectUri', env: 'REDIRECT_URI', bare: true },
+  { key: 'refreshSkew', env: 'REFRESH_SKEW', fallback: '60' },
+  { key: 'lockTimeout', env: 'LOCK_TIMEOUT', fallback: '30' },
+  { key: 'callbackTimeout', env: 'CALLBACK_TIMEOUT', fallback: '120' },
+  { key: 'allowInsecureHttp', env: 'ALLOW_INSECURE_HTTP', fallback: 'false' },
+  { key: 'clientAuth', env: 'CLIENT_AUTH', fallback: 'post' },
+  { key: 'verbose', env: 'DEBUG', fallback: 'false' },
+  { key: 'apiUrl', env: 'API_URL' },
+]
+
+export interface SettingsSources {
+  flags: RawSettings
+  env: Readonly<Record<string, string | undefined>>
+  dotenv: Readonly<Record<string, string>>
+  /** The named profile's object from the user config file (snake_case keys: `server_url`, `client_id`, …). */
+  profile: Readonly<Record<string, unknown>>
+  profileName: string
+  cwd: string
+  /** authgate's own directories: `<user config dir>/authgate` and `<user cache dir>/authgate`. */
+  paths: { config: string; cache: string }
+}
+
+/** Highest wins: flags > AUTHGATE_* > bare names > .env (both spellings) > profile > defaults. */
+export function resolveRaw(s: SettingsSources): { raw: Required<Record<keyof RawSettings, string | undefined>>; origin: Record<string, string> } {
+  const raw = {} as Record<keyof RawSettings, string | undefined>
+  const origin: Record<string, string> = {}
+  for (const spec of SPECS) {
+    const profileValue = s.profile[spec.env.toLowerCase()]
+    const candidates: Array<[string, string | undefined]> = [
+      ['flag', s.flags[spec.key]],
+      ['env', s.env[`AUTHGATE_${spec.env}`]],
+      ['bare-env', spec.bare ? s.env[spec.env] : undefined],
+      ['.env', s.dotenv[`AUTHGATE_${spec.env}`] ?? (spec.bare ? s.dotenv[spec.env] : undefined)],
+      ['profile', profileValue === undefined || profileValue === null ? undefined : String(profileValue)],
+      ['default', spec.fallback],
+    ]
+    const hit = candidates.find(([, v]) => v !== undefined && v !== '')
+    raw[spec.key] = hit?.[1]
+    origin[spec.key] = hit?.[0] ?? 'unset'
+  }
+  return { raw, origin }
+}
+
+export function resolveSettings(s: SettingsSources): Settings {
+  const { raw, origin } = resolveRaw(s)
+  const allowInsecureHttp = parseBool(raw.allowInsecureHttp!, 'allow-insecure-http')
+  const serverUrl = checkedUrl(raw.serverUrl!, 'server URL', allowInsecureHttp)
+  const callbackPort = parsePort(raw.callbackPort!)
+  return {
+    profile: s.profileName,
+    serverUrl,
+    clientId: raw.clientId,
+    clientSecret: raw.clientSecret,
+    scope: raw.scope!.trim().split(/\s+/).join(' '),
+    tokenStore: parseStore(raw.tokenStore!),
+    tokenFile: absolute(raw.tokenFile, s.cwd) ?? join(s.paths.config, 'tokens.json'),
+    lockDir: absolute(raw.lockDir, s.cwd) ?? join(s.paths.cache, 'locks'),
+    callbackPort,
+    redirectUri: raw.redirectUri ?? `http://localhost:${callbackPort}/callback`,
+    refreshSkewSeconds: parseDurationMs(raw.refreshSkew!, 'refresh-skew') / 1000,
+    lockTimeoutMs: parseDurationMs(raw.lockTimeout!, 'lock-timeout'),
+    callbackTimeoutMs: parseDurationMs(raw.callbackTimeout!, 'callback-timeout'),
+    allowInsecureHttp,
+    clientAuth: parseClientAuth(raw.clientAuth!),
+    verbose: parseBool(raw.verbose!, 'verbose'),
+    apiUrl: raw.apiUrl === undefined ? serverUrl : checkedUrl(raw.apiUrl, 'API URL', allowInsecureHttp),
+    origin,
+  }
+}
+
+/** The session the settings name; a missing client id is the most common first-run mistake, so say how to set it. */
+export function requireSession(settings: Settings): SessionKey {
+  if (!settings.clientId) {
+    throw new UsageError('no client id configured', {
+      hint: 'pass --client-id, set AUTHGATE_CLIENT_ID, or save a profile with `authgate login --client-id …`',
+    })
+  }
+  return sessionKey(settings.serverUrl, settings.clientId)
+}
+
+function checkedUrl(value: string, what: string, allowInsecureHttp: boolean): string {
+  const url = normaliseServerUrl(value, what)
+  const { protocol, hostname } = new URL(url)
+  if (protocol === 'http:' && !allowInsecureHttp && !isLoopbackHost(hostname)) {
+    throw new UsageError(`refusing plain http to ${hostname}: tokens would cross the network unencrypted`, {
+      hint: 'use https, or pass --allow-insecure-http if you really mean it',
+    })
+  }
+  return url
+}
+
+function absolute(path: string | undefined, cwd: string): string | undefined {
+  if (path === undefined) return undefined
+  return isAbsolute(path) ? path : resolve(cwd, path)
+}
+
+const STORES: readonly StoreName[] = ['auto', 'keyring', 'file', 'encrypted']
+function parseStore(value: string): StoreName {
+  if ((STORES as readonly string[]).includes(value)) return value as StoreName
+  throw new UsageError(`unknown token store ${JSON.stringify(value)}: expected one of ${STORES.join(', ')}`)
+}
+
+function parseClientAuth(value: string): ClientAuth {
+  if (value === 'post' || value === 'basic') return value
+  throw new UsageError(`unknown client auth ${JSON.stringify(value)}: expected post or basic`)
+}
+
+function parsePort(value: string): number {
+  const port = /^\d{1,5}$/.test(value) ? Number(value) : NaN
+  if (!(port >= 0 && port <= 65535)) throw new UsageError(`invalid callback port ${JSON.stringify(value)}: expected 0–65535`)
+  return port
+}
+
+export function parseBool(value: string, what: string): boolean {
+  const v = value.trim().toLowerCase()
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true
+  if (['0', 'false', 'no', 'off', ''].includes(v)) return false
+  throw new UsageError(`invalid ${what} value ${JSON.stringify(value)}: expected true or false`)
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, '': 1000, m: 60_000, h: 3_600_000 }
+/** Seconds by default (`30`), or with a unit: `500ms`, `30s`, `2m`, `1h`. */
+export function parseDurationMs(value: string, what: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(value)
+  if (!m) throw new UsageError(`invalid --${what} ${JSON.stringify(value)}: expected seconds, e.g. 30 or 30s or 500ms`)
+  return Math.round(Number(m[1]) * UNITS[m[2] ?? '']!)
+}

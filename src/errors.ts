@@ -1,0 +1,79 @@
+/**
+ * Every failure the library and the CLI report is an AuthgateError with a stable `code` and the exit code the CLI
+ * maps it to (see README "Exit codes"). Callers compare `code`, never messages.
+ */
+export const USAGE = 'AUTHGATE_USAGE'
+export const AUTH_REQUIRED = 'AUTHGATE_AUTH_REQUIRED'
+export const TEMPORARY = 'AUTHGATE_TEMPORARY'
+export const STORE = 'AUTHGATE_STORE'
+export const PROTOCOL = 'AUTHGATE_PROTOCOL'
+export const INTERRUPTED = 'AUTHGATE_INTERRUPTED'
+export const REQUEST_FAILED = 'AUTHGATE_REQUEST_FAILED'
+
+export class AuthgateError extends Error {
+  readonly code: string
+  readonly exitCode: number
+  /** One line telling the user what to do next, printed by the CLI after the message. */
+  readonly hint: string | undefined
+
+  constructor(message: string, code: string, exitCode: number, options?: { cause?: unknown; hint?: string }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause })
+    this.name = new.target.name
+    this.code = code
+    this.exitCode = exitCode
+    this.hint = options?.hint
+  }
+}
+
+/** A bad flag, a missing client id, an invalid setting. Exit 2. */
+export class UsageError extends AuthgateError {
+  constructor(message: string, options?: { cause?: unknown; hint?: string }) {
+    super(message, USAGE, 2, options)
+  }
+}
+
+/** No session, or the server rejected the refresh token: the person has to sign in again. Exit 4. */
+export class AuthRequiredError extends AuthgateError {
+  constructor(message: string, options?: { cause?: unknown; hint?: string }) {
+    super(message, AUTH_REQUIRED, 4, { hint: 'run `authgate login`', ...options })
+  }
+}
+
+/** Worth trying again later: network down, 5xx/429 after retries, lock or keyring timeout. Nothing was lost. Exit 5. */
+export class TemporaryError extends AuthgateError {
+  constructor(message: string, options?: { cause?: unknown; hint?: string }) {
+    super(message, TEMPORARY, 5, options)
+  }
+}
+
+/** The token store cannot be read, parsed or written. The file is left as it was. Exit 1. */
+export class StoreError extends AuthgateError {
+  constructor(message: string, options?: { cause?: unknown; hint?: string }) {
+    super(message, STORE, 1, options)
+  }
+}
+
+/** The server answered something the client cannot accept: not JSON, fields missing, over 1 MiB. Exit 1. */
+export class ProtocolError extends AuthgateError {
+  constructor(message: string, options?: { cause?: unknown; hint?: string }) {
+    super(message, PROTOCOL, 1, options)
+  }
+}
+
+/** The server refused a request for a reason other than the session (an OAuth error body, a 4xx). Exit 1. */
+export class RequestFailedError extends AuthgateError {
+  readonly status: number | undefined
+  readonly error: string | undefined
+  constructor(message: string, details: { status?: number; error?: string; cause?: unknown; hint?: string } = {}) {
+    super(message, REQUEST_FAILED, 1, details)
+    this.status = details.status
+    this.error = details.error
+  }
+}
+
+/** SIGINT or an aborted signal. Exit 130. */
+export class InterruptedError extends AuthgateError {
+  constructor(message = 'interrupted', options?: { cause?: unknown }) {
+    super(message, INTERRUPTED, 130, options)
+  }
+}

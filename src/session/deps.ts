@@ -1,0 +1,27 @@
+/** The edges of the program. Built once in cli/system.ts from the real process; tests pass fakes. */
+export interface Streams {
+  stdout: { write(chunk: string): unknown }
+  stderr: { write(chunk: string): unknown }
+  stdin: NodeJS.ReadableStream
+  isStdoutTTY: boolean
+  isStderrTTY: boolean
+  isStdinTTY: boolean
+}
+
+export interface Deps {
+  clock: { now(): number }
+  sleep(ms: number, signal?: AbortSignal): Promise<void>
+  fetch: typeof globalThis.fetch
+  env: Readonly<Record<string, string | undefined>>
+  io: Streams
+  browser: { open(url: string): Promise<void> }
+  /** authgate's own directories: `<user config dir>/authgate`, `<user cache dir>/authgate`. */
+  paths: { config: string; cache: string }
+  cwd: string
+  pid: number
+  platform: NodeJS.Platform
+  /** How a contended lock wait blocks (see lock/kernel-lock.ts). The CLI uses 'thread'; the library 'process'. */
+  lockWaiter?: 'process' | 'thread' | undefined
+  /** Aborted on SIGINT: long waits (device polling, the callback listener, lock waits) end with exit 130. */
+  signal?: AbortSignal | undefined
+}

@@ -1,0 +1,117 @@
+import type { SessionKey } from '../config/session-key.ts'
+import { AuthRequiredError } from '../errors.ts'
+import type { LockFile } from '../lock/types.ts'
+import type { TokenSet, TokenStore } from '../stores/types.ts'
+import { isExpiring, isSameTokens } from './expiry.ts'
+import type { Protocol } from './protocol-types.ts'
+
+export interface SessionContext {
+  readonly key: SessionKey
+  readonly store: TokenStore
+  readonly lockFile: LockFile
+  /** `<lock dir>/<key.hash>.lock`, whatever the store backend. */
+  readonly lockPath: string
+  readonly lockTimeoutMs: number
+  readonly refreshSkewSeconds: number
+  readonly clock: { now(): number }
+  /** Loaded on first need, so that `authgate token` with a fresh token never loads protocol code. */
+  readonly protocol: () => Promise<Protocol>
+  readonly signal?: AbortSignal | undefined
+  /** Called with what happened, for `--verbose` and tests: 'fresh' | 'adopted' | 'refreshed'. */
+  readonly observe?: ((event: 'fresh' | 'adopted' | 'refreshed') => void) | undefined
+}
+
+export interface TokenRequest {
+  /** Refresh even when the token is not expiring (`refresh --force`, a resource server's 401). */
+  force?: boolean
+  /** With `force`: the token the resource server rejected. A peer that already replaced it wins; no second refresh. */
+  rejected?: string
+}
+
+/**
+ * The contract's refresh steps 1–6. The refresh grant is sent only while holding the session's kernel lock and with
+ * the refresh token read under it, and its answer is saved before the lock is released, so a rotating server never
+ * sees one refresh token twice from this machine.
+ */
+export async function getValidTokens(ctx: SessionContext, request: TokenRequest = {}): Promise<TokenSet> {
+  const seen = await ctx.store.read(ctx.key) // step 1: no lock on the hot path
+  if (!seen) throw notSignedIn(ctx)
+  if (!needsRefresh(ctx, seen, request)) {
+    ctx.observe?.('fresh')
+    return seen
+  }
+  const lock = await ctx.lockFile(ctx.lockPath, { timeoutMs: ctx.lockTimeoutMs, signal: ctx.signal }) // step 2
+  try {
+    const current = await ctx.store.read(ctx.key) // step 3: a peer may have refreshed while we waited
+    if (!current) throw notSignedIn(ctx)
+    if (peerRefreshed(ctx, seen, current, request)) {
+      ctx.observe?.('adopted')
+      return current
+    }
+    const fresh = await refreshAndSave(ctx, current) // steps 4–6
+    ctx.observe?.('refreshed')
+    return fresh
+  } finally {
+    lock.release()
+  }
+}
+
+function needsRefresh(ctx: SessionContext, tokens: TokenSet, request: TokenRequest): boolean {
+  return request.force === true || isExpiring(tokens, ctx.clock.now(), ctx.refreshSkewSeconds)
+}
+
+function peerRefreshed(ctx: SessionContext, seen: TokenSet, current: TokenSet, request: TokenRequest): boolean {
+  if (isExpiring(current, ctx.clock.now(), ctx.refreshSkewSeconds)) return false
+  if (request.rejected !== undefined) return current.accessToken !== request.rejected
+  if (request.force) return false
+  return !isSameTokens(seen, current)
+}
+
+async function refreshAndSave(ctx: SessionContext, current: TokenSet): Promise<TokenSet> {
+  if (!current.refreshToken) {
+    throw new AuthRequiredError(`the access token for ${ctx.key.serverUrl} has expired and there is no refresh token`)
+  }
+  const protocol = await ctx.protocol()
+  let result
+  try {
+    result = await protocol.refresh(current.refreshToken)
+  } catch (err) {
+    if (err instanceof AuthRequiredError) {
+      // Step 5, compare-and-clear: delete only the refresh token that failed. Under the lock nobody else writes this
+      // session, but the store compares anyway so a future caller without the lock cannot destroy a peer's token.
+      await ctx.store.delete(ctx.key, current.refreshToken)
+    }
+    throw err
+  }
+  const now = ctx.clock.now()
+  const fresh: TokenSet = {
+    ...current,
+    accessToken: result.accessToken,
+    tokenType: result.tokenType,
+    refreshToken: result.refreshToken ?? current.refreshToken, // step 4: keep the old one if none is sent
+    expiresAtMs: result.expiresInSeconds === undefined ? undefined : now + result.expiresInSeconds * 1000,
+    obtainedAtMs: now,
+    scope: result.scope ?? current.scope,
+    idToken: result.idToken ?? current.idToken,
+  }
+  await ctx.store.write(ctx.key, fresh)
+  return fresh
+}
+
+function notSignedIn(ctx: SessionContext): AuthRequiredError {
+  return new AuthRequiredError(`not signed in to ${ctx.key.serverUrl} as client ${ctx.key.clientId} (tokens: ${ctx.store.location})`)
+}
+
+/** Concurrent callers in one process share one refresh; each process still takes the kernel lock. */
+export class SingleFlight {
+  readonly #inflight = new Map<string, Promise<TokenSet>>()
+
+  run(ctx: SessionContext, request: TokenRequest = {}): Promise<TokenSet> {
+    const id = `${ctx.key.account}\n${request.force ? 'force' : ''}\n${request.rejected ?? ''}`
+    const existing = this.#inflight.get(id)
+    if (existing) return existing
+    const p = getValidTokens(ctx, request).finally(() => this.#inflight.delete(id))
+    this.#inflight.set(id, p)
+    return p
+  }
+}

@@ -1,0 +1,59 @@
+import { requireSession, type Settings } from '../config/settings.ts'
+import type { SessionKey } from '../config/session-key.ts'
+import type { TokenStore } from '../stores/types.ts'
+import type { Deps } from './deps.ts'
+import type { SessionContext } from './engine.ts'
+import { openStore } from './stores.ts'
+import type { createProtocol } from './protocol.ts'
+
+export type ProtocolHandle = ReturnType<typeof createProtocol>
+
+export { loadSettings, type GlobalFlags } from '../config/load.ts'
+
+export interface OpenSession {
+  readonly settings: Settings
+  readonly key: SessionKey
+  readonly store: TokenStore
+  readonly context: SessionContext
+  /** The protocol client, loaded and built on first call. */
+  protocol(): Promise<ProtocolHandle>
+}
+
+export interface OpenOptions {
+  trace?: ((line: string) => void) | undefined
+  /** Store override (login's `--token-store` move, tests). */
+  store?: TokenStore | undefined
+}
+
+/** Builds the session's store, lock and (lazily) protocol client from the settings. */
+export async function openSession(settings: Settings, deps: Deps, options: OpenOptions = {}): Promise<OpenSession> {
+  const key = requireSession(settings)
+  const store = options.store ?? (await openStore(settings, key, deps))
+  let protocol: Promise<ProtocolHandle> | undefined
+  const loadProtocol = () => (protocol ??= buildProtocol(settings, key, deps, options.trace))
+  const { createLockFile, sessionLockPath } = await import('../lock/kernel-lock.ts')
+  const context: SessionContext = {
+    key,
+    store,
+    lockFile: createLockFile({ pid: deps.pid, sleep: deps.sleep, platform: deps.platform, waiter: deps.lockWaiter }),
+    lockPath: sessionLockPath(settings.lockDir, key),
+    lockTimeoutMs: settings.lockTimeoutMs,
+    refreshSkewSeconds: settings.refreshSkewSeconds,
+    clock: deps.clock,
+    protocol: loadProtocol,
+    signal: deps.signal,
+  }
+  return { settings, key, store, context, protocol: loadProtocol }
+}
+
+async function buildProtocol(settings: Settings, key: SessionKey, deps: Deps, trace?: (line: string) => void): Promise<ProtocolHandle> {
+  const [{ createProtocol }, { RetryBudget }] = await Promise.all([import('./protocol.ts'), import('../oauth/http.ts')])
+  return createProtocol({
+    serverUrl: key.serverUrl,
+    clientId: key.clientId,
+    clientSecret: settings.clientSecret,
+    clientAuth: settings.clientAuth,
+    http: { fetch: deps.fetch, sleep: deps.sleep, clock: deps.clock, trace, signal: deps.signal },
+    budget: new RetryBudget(deps.clock.now()),
+  })
+}

@@ -1,0 +1,59 @@
+import type { TokenSet } from '../stores/types.ts'
+
+/** The result of a grant, as the session needs it. */
+export interface Grant {
+  accessToken: string
+  tokenType: string
+  refreshToken?: string | undefined
+  expiresInSeconds?: number | undefined
+  scope?: string | undefined
+  idToken?: string | undefined
+}
+
+export interface Identity {
+  /** True/false after asking the server; the server said nothing usable → undefined. */
+  verified: boolean | undefined
+  subject?: string | undefined
+  username?: string | undefined
+  scope?: string | undefined
+  expiresAtMs?: number | undefined
+  source?: 'tokeninfo' | 'userinfo' | 'introspection' | undefined
+}
+
+/**
+ * The protocol operations the session uses, with every failure already classified into the error table
+ * (AuthRequiredError for a rejected refresh token, TemporaryError, ProtocolError, RequestFailedError).
+ */
+export interface Protocol {
+  readonly issuer: () => Promise<string | undefined>
+  refresh(refreshToken: string): Promise<Grant>
+  identify(tokens: TokenSet): Promise<Identity>
+}
+
+// ---- login (device flow, RFC 8628; authorization code + PKCE, RFC 7636 / RFC 8252) ----
+
+/** What the person is shown and how often to poll, checked (oauth/device.ts). `intervalSeconds` is 5 when the server omits it. */
+export type DeviceAuthorization = import('../oauth/device.ts').DeviceAuthorizationResult
+
+/** A browser sign-in in progress: the URL to open and the secrets to check its answer with (never printed but the URL). */
+export type AuthorizationRequest = import('../oauth/authorization-code.ts').AuthorizationRequestResult
+
+/** One device-token poll, as the login loop needs it (RFC 8628 §3.5); other failures are thrown, classified. */
+export type DevicePoll =
+  | { status: 'granted'; grant: Grant }
+  | { status: 'pending' }
+  | { status: 'slow_down' }
+  /** 429: AuthGate's per-IP limit on /oauth/token, shared by every grant (authgate-server.md §5). */
+  | { status: 'rate_limited'; retryAfterMs?: number | undefined }
+  | { status: 'expired' }
+  /** `access_denied`; AuthGate also sends it for an unknown or already used code (authgate-server.md §3). */
+  | { status: 'denied'; description?: string | undefined }
+
+/** The login steps of the protocol client, with the same error funnel as `Protocol`. */
+export interface LoginProtocol {
+  deviceAuthorization(scope: string): Promise<DeviceAuthorization>
+  pollDevice(deviceCode: string): Promise<DevicePoll>
+  authorizationRequest(redirectUri: string, scope: string): Promise<AuthorizationRequest>
+  /** Exchanges the code of a callback whose `state` was already checked. Never called twice for one request. */
+  exchangeCode(callback: URLSearchParams, request: AuthorizationRequest): Promise<Grant>
+}
