@@ -9,7 +9,7 @@ const banned = [
   [/\bprocess\./, 'process.'],
   [/\bDate\.now\(/, 'Date.now()'],
   [/\bsetTimeout\(/, 'setTimeout('],
-  [/(^|[^.\w])fetch\(|globalThis\.fetch/, 'the global fetch'],
+  [/(^|[^.\w])fetch\(|(?<!typeof )globalThis\.fetch/, 'the global fetch'],
 ]
 const problems = []
 for (const file of walk(join(root, 'src'))) {
