@@ -25,6 +25,7 @@ export const GLOBAL_OPTIONS: readonly GlobalOption[] = [
   { flag: '--refresh-skew', key: 'refreshSkew', arg: '<seconds>', help: 'refresh when less than min(skew, half the lifetime) remains (AUTHGATE_REFRESH_SKEW; default 60)' },
   { flag: '--lock-timeout', key: 'lockTimeout', arg: '<seconds>', help: 'longest wait for another process refreshing the same session (AUTHGATE_LOCK_TIMEOUT; default 30)' },
   { flag: '--callback-timeout', key: 'callbackTimeout', arg: '<seconds>', help: 'longest wait for the browser callback before the device flow (AUTHGATE_CALLBACK_TIMEOUT; default 120)' },
+  { flag: '--http-timeout', key: 'httpTimeout', arg: '<seconds>', help: 'deadline for one HTTP exchange, headers and body (AUTHGATE_HTTP_TIMEOUT; default 10)' },
   { flag: '--allow-insecure-http', key: 'allowInsecureHttp', help: 'allow plain http:// to a non-loopback host (AUTHGATE_ALLOW_INSECURE_HTTP)' },
   { flag: '--client-auth', key: 'clientAuth', arg: '<method>', help: 'client_secret_post or client_secret_basic (AUTHGATE_CLIENT_AUTH; default post)', choices: ['post', 'basic'] },
   { flag: '--api-url', key: 'apiUrl', arg: '<url>', help: 'base URL for `authgate api` paths (AUTHGATE_API_URL; default the server URL)' },

@@ -20,6 +20,8 @@ export interface Settings {
   readonly refreshSkewSeconds: number
   readonly lockTimeoutMs: number
   readonly callbackTimeoutMs: number
+  /** Deadline for one HTTP exchange, headers and body (`--http-timeout`; default 10 s). */
+  readonly httpTimeoutMs: number
   readonly allowInsecureHttp: boolean
   readonly clientAuth: ClientAuth
   readonly verbose: boolean
@@ -49,6 +51,7 @@ export interface RawSettings {
   refreshSkew?: string
   lockTimeout?: string
   callbackTimeout?: string
+  httpTimeout?: string
   allowInsecureHttp?: string
   clientAuth?: string
   verbose?: string
@@ -68,6 +71,7 @@ export const SPECS: readonly Spec[] = [
   { key: 'refreshSkew', env: 'REFRESH_SKEW', fallback: '60' },
   { key: 'lockTimeout', env: 'LOCK_TIMEOUT', fallback: '30' },
   { key: 'callbackTimeout', env: 'CALLBACK_TIMEOUT', fallback: '120' },
+  { key: 'httpTimeout', env: 'HTTP_TIMEOUT', fallback: '10' },
   { key: 'allowInsecureHttp', env: 'ALLOW_INSECURE_HTTP', fallback: 'false' },
   { key: 'clientAuth', env: 'CLIENT_AUTH', fallback: 'post' },
   { key: 'verbose', env: 'DEBUG', fallback: 'false' },
@@ -126,6 +130,7 @@ export function resolveSettings(s: SettingsSources): Settings {
     refreshSkewSeconds: parseDurationMs(raw.refreshSkew!, 'refresh-skew') / 1000,
     lockTimeoutMs: parseDurationMs(raw.lockTimeout!, 'lock-timeout'),
     callbackTimeoutMs: parseDurationMs(raw.callbackTimeout!, 'callback-timeout'),
+    httpTimeoutMs: parseDurationMs(raw.httpTimeout!, 'http-timeout'),
     allowInsecureHttp,
     clientAuth: parseClientAuth(raw.clientAuth!),
     verbose: parseBool(raw.verbose!, 'verbose'),

@@ -53,7 +53,7 @@ async function buildProtocol(settings: Settings, key: SessionKey, deps: Deps, tr
     clientId: key.clientId,
     clientSecret: settings.clientSecret,
     clientAuth: settings.clientAuth,
-    http: { fetch: deps.fetch, sleep: deps.sleep, clock: deps.clock, trace, signal: deps.signal },
+    http: { fetch: deps.fetch, sleep: deps.sleep, clock: deps.clock, trace, signal: deps.signal, requestTimeoutMs: settings.httpTimeoutMs },
     budget: new RetryBudget(deps.clock.now()),
   })
 }
