@@ -57,3 +57,11 @@ export interface LoginProtocol {
   /** Exchanges the code of a callback whose `state` was already checked. Never called twice for one request. */
   exchangeCode(callback: URLSearchParams, request: AuthorizationRequest): Promise<Grant>
 }
+
+// ---- logout (RFC 7009) ----
+
+/** Token revocation, with the same error funnel as `Protocol`. */
+export interface RevocationProtocol {
+  /** Revokes one token at the server's revocation endpoint (discovered, else AuthGate's `/oauth/revoke`). */
+  revoke(token: string, hint: import('../oauth/revocation.ts').TokenTypeHint): Promise<void>
+}

@@ -4,14 +4,15 @@ import type { OAuthContext } from '../oauth/context.ts'
 import { discoverServer, type ServerMetadata } from '../oauth/discovery.ts'
 import { introspect, requestTokenInfo, requestUserInfo, type TokenFacts } from '../oauth/identity.ts'
 import { refreshTokens } from '../oauth/refresh.ts'
+import { revokeToken } from '../oauth/revocation.ts'
 import type { TokenSet } from '../stores/types.ts'
 import { buildAuthorizationUrl, exchangeAuthorizationCode } from '../oauth/authorization-code.ts'
 import { pollDeviceToken, requestDeviceAuthorization } from '../oauth/device.ts'
 import { retryAfterMs, RetryBudget } from '../oauth/http.ts'
-import type { AuthorizationRequest, DeviceAuthorization, DevicePoll, Grant, Identity, LoginProtocol, Protocol } from './protocol-types.ts'
+import type { AuthorizationRequest, DeviceAuthorization, DevicePoll, Grant, Identity, LoginProtocol, Protocol, RevocationProtocol } from './protocol-types.ts'
 
 /** Built on first need (lazy import from the session), so the hot path never parses protocol code. */
-export function createProtocol(ctx: OAuthContext): Protocol & LoginProtocol & { metadata(): Promise<ServerMetadata>; ctx: OAuthContext } {
+export function createProtocol(ctx: OAuthContext): Protocol & LoginProtocol & RevocationProtocol & { metadata(): Promise<ServerMetadata>; ctx: OAuthContext } {
   let metadata: Promise<ServerMetadata> | undefined
   const discover = () => (metadata ??= classify(discoverServer(ctx), 'discovery'))
   return {
@@ -28,6 +29,10 @@ export function createProtocol(ctx: OAuthContext): Protocol & LoginProtocol & { 
       return facts
     },
     ...loginSteps(ctx, discover),
+    async revoke(token, hint) {
+      const as = await discover()
+      return classify(revokeToken(ctx, as, token, hint), 'revocation')
+    },
   }
 }
 
