@@ -1,7 +1,7 @@
 import envPaths from 'env-paths'
 import { writeSync } from 'node:fs'
 import type { Deps } from '../session/deps.ts'
-import { fastToken } from './fast-token.ts'
+import { fastToken, type FastDeps } from './fast-token.ts'
 
 /**
  * The real edges, built once per process (kubelogin's NewCmd). This file and bin/authgate.js are the only code that
@@ -50,13 +50,15 @@ export function systemDeps(signal: AbortSignal): Deps {
 }
 
 /** Just what the fast lane reads. stdout is fd 1 written directly: process.stdout would load the stream modules. */
-function fastDeps() {
+function fastDeps(): FastDeps {
   return {
     env: process.env,
     cwd: process.cwd(),
     paths: envPaths('authgate', { suffix: '' }),
     clock: { now: () => Date.now() },
-    io: { stdout: { write: writeStdout } },
+    pid: process.pid,
+    sleep,
+    io: { stdout: { write: writeStdout }, stderr: process.stderr },
   }
 }
 
@@ -93,7 +95,11 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
  */
 export async function run(): Promise<void> {
   const argv = process.argv.slice(2)
-  if (argv.includes('token') && (await fastToken(argv, fastDeps()))) return
+  if (argv.includes('token')) {
+    const code = await fastToken(argv, fastDeps())
+    // exit, not return: a lock wait that timed out leaves a waiter thread behind (see lock/kernel-lock.ts).
+    if (code !== undefined) return code === 0 ? undefined : process.exit(code)
+  }
   const controller = new AbortController()
   const deps = systemDeps(controller.signal)
   let interrupted = false
