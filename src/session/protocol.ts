@@ -45,10 +45,12 @@ async function identifyWith(ctx: OAuthContext, as: ServerMetadata, tokens: Token
   for (const [source, attempt] of attempts) {
     const facts = await attempt()
     if (!facts) continue
+    // AuthGate's tokeninfo names the user by id only; its userinfo adds preferred_username for "signed in as".
+    const named = facts.active && !facts.username && source !== 'userinfo' ? await requestUserInfo(ctx, as, tokens.accessToken).catch(() => undefined) : undefined
     return {
       verified: facts.active,
-      subject: facts.subject,
-      username: facts.username,
+      subject: facts.subject ?? named?.subject,
+      username: facts.username ?? named?.username,
       scope: facts.scope,
       expiresAtMs: facts.expiresAtSeconds === undefined ? undefined : facts.expiresAtSeconds * 1000,
       source,

@@ -80,6 +80,7 @@ describe('against the AuthGate test server in rotation mode', () => {
     assert.equal(report.has_refresh_token, true)
     assert.equal(report.issuer, server.url)
     assert.ok(typeof report.subject === 'string' && report.subject.length > 0)
+    assert.equal(report.username, 'admin', 'tokeninfo gives an id; userinfo names the user')
     assert.ok(report.expires_in > 3500 && report.expires_in <= 3600)
     assert.ok(!json.stdout.includes(tokens.accessToken) && !json.stdout.includes(tokens.refreshToken!))
     const offline = JSON.parse((await runMain(['status', '--json', '--offline', ...args], home)).stdout)
