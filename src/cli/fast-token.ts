@@ -31,7 +31,11 @@ export async function fastToken(argv: readonly string[], deps: FastDeps): Promis
     if (settings.tokenStore !== 'file' && settings.tokenStore !== 'auto') return undefined
     const key = requireSession(settings)
     const store = new FileStore(settings.tokenFile, { lockFile: refuseToLock, lockTimeoutMs: 0, now: deps.clock.now })
-    const seen = await store.read(key)
+    const placed = await store.readPlacement(key)
+    // Under `auto`, a session kept in the keyring or the encrypted file has only a pointer here: the full program
+    // follows it, so the keyring addon is never loaded here, and file-backed sessions never pay for it.
+    if (placed !== undefined && placed.store !== 'file') return undefined
+    const seen = placed?.tokens
     if (!seen?.refreshToken && seen && isExpiring(seen, deps.clock.now(), settings.refreshSkewSeconds)) return undefined
     const tokens = !seen ? undefined : isExpiring(seen, deps.clock.now(), settings.refreshSkewSeconds) ? await awaitPeer(settings, key, store, seen, deps) : seen
     if (!tokens) return undefined

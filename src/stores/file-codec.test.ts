@@ -5,11 +5,15 @@ import { StoreError } from '../errors.ts'
 import {
   encodeStore,
   type JsonObject,
+  listPointers,
   listSessions,
   parseRfc3339,
   parseStore,
+  putPointer,
   putSession,
+  readPlacement,
   readSession,
+  removePointer,
   removeSession,
 } from './file-codec.ts'
 import type { TokenSet } from './types.ts'
@@ -215,6 +219,40 @@ describe('bad shapes are rejected with a StoreError naming the file', () => {
 
   test('the message never quotes the file', () => {
     assert.throws(() => parseStore('{"access_token":"secret-at"', SRC), (error: Error) => !error.message.includes('secret'))
+  })
+})
+
+describe('pointer entries (auto remembers where a session went)', () => {
+  const withGo: JsonObject = { tokens: { cli: { access_token: 'go-at', refresh_token: 'rt-1', client_id: 'cli' } } }
+  const inFile = putSession(withGo, key, full, SRC)
+
+  test('replacing the tokens by a pointer drops the plaintext and the Go mirror; other sessions stay', () => {
+    const doc = roundTrip(putPointer(putSession(inFile, other, full, SRC), key, 'keyring', SRC))
+    assert.deepEqual((doc.sessions as JsonObject)[key.account], { store: 'keyring', server_url: key.serverUrl, client_id: 'cli' })
+    assert.equal(doc.tokens && Object.keys(doc.tokens as JsonObject).length, 0)
+    assert.deepEqual(readPlacement(doc, key, SRC), { store: 'keyring' })
+    assert.equal(readSession(doc, key, SRC), undefined, 'a pointer has no tokens, and the Go entry is not consulted')
+    assert.deepEqual(readPlacement(doc, other, SRC), { store: 'file', tokens: full })
+    assert.deepEqual(listSessions(doc, SRC).map((s) => s.key.account), [other.account])
+    assert.deepEqual(listPointers(doc, SRC).map((p) => [p.key.account, p.store]), [[key.account, 'keyring']])
+  })
+
+  test('writing tokens over a pointer brings the session back into the file, without the pointer field', () => {
+    const doc = putSession(putPointer({}, key, 'encrypted', SRC), key, full, SRC)
+    assert.equal(((doc.sessions as JsonObject)[key.account] as JsonObject).store, undefined)
+    assert.deepEqual(readPlacement(doc, key, SRC), { store: 'file', tokens: full })
+  })
+
+  test('removePointer removes pointers only; removeSession leaves pointers alone', () => {
+    const doc = putPointer({}, key, 'keyring', SRC)
+    assert.equal(removeSession(doc, key, undefined, SRC), undefined)
+    assert.deepEqual(removePointer(doc, key), { version: 1, sessions: {} })
+    assert.equal(removePointer(inFile, key), undefined)
+  })
+
+  test('a pointer to a store this version does not know is an error asking for an upgrade', () => {
+    const doc = { sessions: { [key.account]: { store: 'vault' } } }
+    assert.throws(() => readPlacement(doc, key, SRC), (e: unknown) => e instanceof StoreError && e.hint === 'upgrade authgate' && e.message.includes(SRC))
   })
 })
 

@@ -5,6 +5,7 @@
  *     "sessions": { "<client id>@<server url>": { "server_url", "client_id", "access_token", "token_type",
  *                   "refresh_token", "expires_at" (RFC 3339), "obtained_at" (RFC 3339), "scope", "id_token",
  *                   "issuer", "flow", …unknown fields kept } },
+ *                   or a pointer { "store": "keyring" | "encrypted", "server_url", "client_id" } written by `auto` },
  *     "tokens": { "<client id>": {…} },   // the Go CLI's entries: read as a fallback, kept in step, never dropped
  *     …unknown top-level fields kept }
  *
@@ -23,6 +24,13 @@ const ENTRY_FIELDS = [
   'server_url', 'client_id', 'access_token', 'token_type', 'refresh_token', 'expires_at', 'obtained_at',
   'scope', 'id_token', 'issuer', 'flow',
 ] as const
+/** Backends a pointer entry can name: `auto` remembers where each session went at login (FORMAT.md, "Pointers"). */
+export type PointerStore = 'keyring' | 'encrypted'
+const POINTER_STORES: readonly string[] = ['keyring', 'encrypted']
+
+/** Where a session is, as this document knows it: its tokens, or a pointer to another backend. */
+export type Placement = { readonly store: 'file'; readonly tokens: TokenSet } | { readonly store: PointerStore }
+
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/
 /** Go's zero time.Time, which its JSON encoder writes for "no expiry". */
 const GO_ZERO_TIME_MS = -62_135_596_800_000 // 0001-01-01T00:00:00Z
@@ -32,7 +40,7 @@ function corrupt(source: string, problem: string): StoreError {
   return new StoreError(`the token store ${source} cannot be used: ${problem}`, { hint: HINT })
 }
 
-function isJsonObject(value: unknown): value is JsonObject {
+export function isJsonObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
@@ -61,16 +69,50 @@ export function encodeStore(doc: JsonObject): string {
   return `${JSON.stringify(doc, null, 2)}\n`
 }
 
-function child(doc: JsonObject, field: 'sessions' | 'tokens'): JsonObject {
-  const value = doc[field]
+function child(doc: JsonObject, name: 'sessions' | 'tokens'): JsonObject {
+  const value = doc[name]
   return isJsonObject(value) ? value : {}
 }
 
-/** The session's own entry, else the Go CLI's `tokens[client id]` unless another session already owns that one. */
+/** Own properties only: a client id is any string, and "constructor" must not find Object.prototype's. */
+function field(object: JsonObject, name: string): unknown {
+  return Object.hasOwn(object, name) ? object[name] : undefined
+}
+
+/** A copy without a prototype, so that destructuring `{ [name]: x, ...rest }` reads own properties only. */
+function ownFields(object: JsonObject): JsonObject {
+  return Object.assign(Object.create(null) as JsonObject, object)
+}
+
+/** A pointer has no tokens, only the backend that holds them; an entry with an access token is never a pointer. */
+function isPointer(entry: unknown): entry is JsonObject {
+  return isJsonObject(entry) && entry.access_token === undefined && entry.store !== undefined
+}
+
+/** The session's tokens here, or the backend its pointer names; undefined when the document does not know it. */
+export function readPlacement(doc: JsonObject, key: SessionKey, source: string): Placement | undefined {
+  const own = field(child(doc, 'sessions'), key.account)
+  if (isPointer(own)) return { store: pointerStore(own, `sessions[${JSON.stringify(key.account)}]`, source) }
+  const tokens = readSession(doc, key, source)
+  return tokens === undefined ? undefined : { store: 'file', tokens }
+}
+
+function pointerStore(entry: JsonObject, where: string, source: string): PointerStore {
+  if (typeof entry.store === 'string' && POINTER_STORES.includes(entry.store)) return entry.store as PointerStore
+  throw new StoreError(`the token store ${source} sends ${where} to a store this authgate does not know (${JSON.stringify(entry.store)})`, {
+    hint: 'upgrade authgate',
+  })
+}
+
+/**
+ * The session's own entry, else the Go CLI's `tokens[client id]` unless another session already owns that one.
+ * A pointer means the tokens are elsewhere: undefined, and the Go entry is not consulted.
+ */
 export function readSession(doc: JsonObject, key: SessionKey, source: string): TokenSet | undefined {
-  const own = child(doc, 'sessions')[key.account]
+  const own = field(child(doc, 'sessions'), key.account)
+  if (isPointer(own)) return undefined
   if (own !== undefined) return decodeEntry(own, `sessions[${JSON.stringify(key.account)}]`, source)
-  const go = child(doc, 'tokens')[key.clientId]
+  const go = field(child(doc, 'tokens'), key.clientId)
   if (go === undefined || isClaimed(doc, key, go)) return undefined
   return decodeEntry(go, `tokens[${JSON.stringify(key.clientId)}]`, source)
 }
@@ -91,11 +133,12 @@ function mirrors(go: unknown, refreshToken: string | undefined): go is JsonObjec
 export function putSession(doc: JsonObject, key: SessionKey, tokens: TokenSet, source: string): JsonObject {
   const previous = readSession(doc, key, source)
   const sessions = child(doc, 'sessions')
-  const ownEntry = sessions[key.account]
-  const entry = encodeEntry(key, tokens, isJsonObject(ownEntry) ? ownEntry : {})
+  const ownEntry = field(sessions, key.account)
+  // A pointer's fields are not kept: the tokens are back in this document.
+  const entry = encodeEntry(key, tokens, isJsonObject(ownEntry) && !isPointer(ownEntry) ? ownEntry : {})
   const next: JsonObject = { version: FORMAT_VERSION, ...doc, sessions: { ...sessions, [key.account]: entry } }
   const goTokens = child(doc, 'tokens')
-  const go = goTokens[key.clientId]
+  const go = field(goTokens, key.clientId)
   // Left behind, the Go copy would hold a revoked refresh token whose replay revokes the whole grant.
   if (mirrors(go, previous?.refreshToken)) next.tokens = { ...goTokens, [key.clientId]: updateGoEntry(go, tokens) }
   return next
@@ -111,25 +154,52 @@ export function removeSession(
   const current = readSession(doc, key, source)
   if (current === undefined) return undefined
   if (ifRefreshToken !== undefined && current.refreshToken !== ifRefreshToken) return undefined
-  const { [key.account]: own, ...sessions } = child(doc, 'sessions')
+  const { [key.account]: own, ...sessions } = ownFields(child(doc, 'sessions'))
   const next: JsonObject = own === undefined ? { ...doc } : { ...doc, sessions }
-  const { [key.clientId]: go, ...otherGo } = child(doc, 'tokens')
+  const { [key.clientId]: go, ...otherGo } = ownFields(child(doc, 'tokens'))
   // Either the session was read from the Go entry itself, or the Go entry mirrors it.
   if (go !== undefined && (own === undefined || mirrors(go, current.refreshToken))) next.tokens = otherGo
   return next
 }
 
-/** Every `sessions` entry. Go entries are not listed: they carry no server URL to make a session of. */
+/**
+ * Replaces the session's entry with a pointer to `store`, dropping the plaintext tokens and a Go entry that mirrors
+ * them (removeSession's rule): moving a session out of the file must not leave a readable copy behind.
+ */
+export function putPointer(doc: JsonObject, key: SessionKey, store: PointerStore, source: string): JsonObject {
+  const cleared = removeSession(doc, key, undefined, source) ?? doc
+  const pointer = { store, server_url: key.serverUrl, client_id: key.clientId }
+  return { version: FORMAT_VERSION, ...cleared, sessions: { ...child(cleared, 'sessions'), [key.account]: pointer } }
+}
+
+/** Undefined when the session's entry is not a pointer, so the caller writes nothing. */
+export function removePointer(doc: JsonObject, key: SessionKey): JsonObject | undefined {
+  const { [key.account]: own, ...sessions } = ownFields(child(doc, 'sessions'))
+  return isPointer(own) ? { ...doc, sessions } : undefined
+}
+
+/** Every `sessions` entry with tokens. Go entries are not listed: they carry no server URL to make a session of. */
 export function listSessions(doc: JsonObject, source: string): Array<{ key: SessionKey; tokens: TokenSet }> {
-  return Object.entries(child(doc, 'sessions')).map(([account, entry]) => {
-    const where = `sessions[${JSON.stringify(account)}]`
-    const tokens = decodeEntry(entry, where, source)
-    return { key: entryKey(account, entry as JsonObject, where, source), tokens }
-  })
+  return sessionEntries(doc, source, false).map(({ key, entry, where }) => ({ key, tokens: decodeEntry(entry, where, source) }))
+}
+
+/** Every pointer entry: the sessions `auto` placed in another backend. */
+export function listPointers(doc: JsonObject, source: string): Array<{ key: SessionKey; store: PointerStore }> {
+  return sessionEntries(doc, source, true).map(({ key, entry, where }) => ({ key, store: pointerStore(entry, where, source) }))
+}
+
+function sessionEntries(doc: JsonObject, source: string, pointers: boolean): Array<{ key: SessionKey; entry: JsonObject; where: string }> {
+  return Object.entries(child(doc, 'sessions'))
+    .filter(([, entry]) => isPointer(entry) === pointers)
+    .map(([account, entry]) => {
+      const where = `sessions[${JSON.stringify(account)}]`
+      if (!isJsonObject(entry)) throw corrupt(source, `${where} is not an object`)
+      return { key: entryKey(account, entry, where, source), entry, where }
+    })
 }
 
 /** The entry's own fields win; else the name, split at its last '@' (a normalised server URL never has one). */
-function entryKey(account: string, entry: JsonObject, where: string, source: string): SessionKey {
+export function entryKey(account: string, entry: JsonObject, where: string, source: string): SessionKey {
   if (typeof entry.server_url === 'string' && typeof entry.client_id === 'string') {
     return sessionKey(entry.server_url, entry.client_id)
   }
@@ -138,7 +208,7 @@ function entryKey(account: string, entry: JsonObject, where: string, source: str
   return sessionKey(account.slice(at + 1), account.slice(0, at))
 }
 
-function decodeEntry(entry: unknown, where: string, source: string): TokenSet {
+export function decodeEntry(entry: unknown, where: string, source: string): TokenSet {
   if (!isJsonObject(entry)) throw corrupt(source, `${where} is not an object`)
   const text = (field: string): string | undefined => {
     const value = entry[field]
@@ -186,7 +256,7 @@ function formatTime(ms: number | undefined): string | undefined {
   return ms === undefined ? undefined : new Date(ms).toISOString()
 }
 
-function encodeEntry(key: SessionKey, tokens: TokenSet, previous: JsonObject): JsonObject {
+export function encodeEntry(key: SessionKey, tokens: TokenSet, previous: JsonObject = {}): JsonObject {
   const known: readonly string[] = ENTRY_FIELDS
   const unknown = Object.fromEntries(Object.entries(previous).filter(([name]) => !known.includes(name)))
   const fields = dropUndefined({

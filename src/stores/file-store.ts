@@ -1,36 +1,26 @@
-import {
-  closeSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  readlinkSync,
-  realpathSync,
-  renameSync,
-  statSync,
-  unlinkSync,
-  writeFileSync,
-} from 'node:fs'
-import { platform } from 'node:os'
-import { basename, dirname, join, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import type { SessionKey } from '../config/session-key.ts'
 import { StoreError } from '../errors.ts'
-import type { LockFile } from '../lock/types.ts'
+import { readStoreFile, type StoreFileLock, updateStoreFile } from './atomic-file.ts'
 import {
   encodeStore,
   type JsonObject,
+  listPointers,
   listSessions,
   parseStore,
+  type Placement,
+  type PointerStore,
+  putPointer,
   putSession,
-  readSession,
+  readPlacement,
+  removePointer,
   removeSession,
 } from './file-codec.ts'
 import type { StoredSession, TokenSet, TokenStore } from './types.ts'
 
-export interface FileStoreOptions {
-  /** Serialises read-modify-write cycles of every process on `<store file>.lock`. */
-  readonly lockFile: LockFile
-  readonly lockTimeoutMs: number
+export { permissionWarnings } from './atomic-file.ts'
+
+export interface FileStoreOptions extends StoreFileLock {
   /** Stamps `obtained_at` on tokens that arrive without it: a write follows the grant that produced them. */
   readonly now: () => number
 }
@@ -51,9 +41,19 @@ export class FileStore implements TokenStore {
     this.#options = options
   }
 
+  /** A session `auto` placed in another backend holds a pointer here; read as `file`, that is an error, not "signed out". */
   async read(key: SessionKey): Promise<TokenSet | undefined> {
+    const placed = await this.readPlacement(key)
+    if (placed === undefined || placed.store === 'file') return placed?.tokens
+    throw new StoreError(`the tokens of ${key.account} are not in ${this.location}: it records that they are in the ${placed.store} store`, {
+      hint: 'use --token-store auto (which follows that record), or `authgate login --token-store file` to move them here',
+    })
+  }
+
+  /** The session's tokens, or the backend a pointer names (see file-codec.ts): what `auto` and the fast lane read. */
+  async readPlacement(key: SessionKey): Promise<Placement | undefined> {
     const doc = loadDocument(this.location)
-    return doc === undefined ? undefined : readSession(doc, key, this.location)
+    return doc === undefined ? undefined : readPlacement(doc, key, this.location)
   }
 
   async write(key: SessionKey, tokens: TokenSet): Promise<void> {
@@ -61,16 +61,20 @@ export class FileStore implements TokenStore {
     await this.#update((doc, source) => putSession(doc, key, stamped, source))
   }
 
+  /** Replaces the session's entry (and its plaintext tokens) with a pointer to the backend that now holds them. */
+  async writePointer(key: SessionKey, store: PointerStore): Promise<void> {
+    await this.#update((doc, source) => putPointer(doc, key, store, source))
+  }
+
   async delete(key: SessionKey, ifRefreshToken?: string): Promise<boolean> {
     // Nothing to delete needs no lock, no directory and no lock file (logout when never signed in).
-    if ((await this.read(key)) === undefined) return false
-    let removed = false
-    await this.#update((doc, source) => {
-      const next = removeSession(doc, key, ifRefreshToken, source)
-      removed = next !== undefined
-      return next
-    })
-    return removed
+    if ((await this.readPlacement(key))?.store !== 'file') return false
+    return this.#remove((doc, source) => removeSession(doc, key, ifRefreshToken, source))
+  }
+
+  async deletePointer(key: SessionKey): Promise<boolean> {
+    if ((await this.readPlacement(key))?.store === 'file') return false
+    return this.#remove((doc) => removePointer(doc, key))
   }
 
   async list(): Promise<StoredSession[]> {
@@ -79,168 +83,33 @@ export class FileStore implements TokenStore {
     return listSessions(doc, this.location).map(({ key, tokens }) => ({ key, tokens, store: this.kind }))
   }
 
-  /** Lock, re-read, change, write atomically, unlock. `change` returns undefined when there is nothing to write. */
+  /** The sessions whose entry is a pointer to another backend. */
+  async listPointers(): Promise<Array<{ key: SessionKey; store: PointerStore }>> {
+    const doc = loadDocument(this.location)
+    return doc === undefined ? [] : listPointers(doc, this.location)
+  }
+
+  async #remove(change: (doc: JsonObject, source: string) => JsonObject | undefined): Promise<boolean> {
+    let removed = false
+    await this.#update((doc, source) => {
+      const next = change(doc, source)
+      removed = next !== undefined
+      return next
+    })
+    return removed
+  }
+
+  /** `change` returns undefined when there is nothing to write. */
   async #update(change: (doc: JsonObject, source: string) => JsonObject | undefined): Promise<void> {
-    const target = resolveWriteTarget(this.location)
-    ensureDirectory(dirname(target))
-    const lock = await this.#options.lockFile(`${target}.lock`, { timeoutMs: this.#options.lockTimeoutMs })
-    try {
-      const next = change(loadDocument(target) ?? {}, target)
-      if (next !== undefined) writeAtomically(target, encodeStore(next))
-    } finally {
-      lock.release()
-    }
+    await updateStoreFile(this.location, this.#options, async (current, target) => {
+      const next = change(current === undefined ? {} : parseStore(current.toString('utf8'), target), target)
+      return next === undefined ? undefined : encodeStore(next)
+    })
   }
 }
 
 /** Undefined when the file does not exist (an empty store). Throws StoreError when it cannot be read or parsed. */
 function loadDocument(path: string): JsonObject | undefined {
-  let text: string
-  try {
-    text = readFileSync(path, 'utf8')
-  } catch (error) {
-    if (errorCode(error) === 'ENOENT') return undefined
-    throw new StoreError(`cannot read the token store ${path}: ${reason(error)}`, { cause: error })
-  }
-  return parseStore(text, path)
-}
-
-/**
- * Where a write lands. A symbolic link is followed to its target, and the temp file is renamed in the target's
- * directory, so the link survives (dotfile managers link these files into a repository) and the rename stays
- * within one file system. The lock sits beside the target too, so two paths to one file share one lock.
- */
-function resolveWriteTarget(path: string): string {
-  try {
-    return realpathSync(path)
-  } catch (error) {
-    if (errorCode(error) !== 'ENOENT') {
-      throw new StoreError(`cannot resolve the token store ${path}: ${reason(error)}`, { cause: error })
-    }
-  }
-  // The file does not exist yet, or is a dangling link: follow links by hand so the first write creates the target.
-  let current = path
-  for (let hops = 0; hops < 40; hops++) {
-    let link: string
-    try {
-      link = readlinkSync(current)
-    } catch {
-      return realDirectory(current)
-    }
-    current = resolve(dirname(current), link)
-  }
-  throw new StoreError(`cannot resolve the token store ${path}: too many levels of symbolic links`)
-}
-
-/** A missing file in an existing directory: resolve the directory, so that both spellings of it share a lock. */
-function realDirectory(path: string): string {
-  try {
-    return join(realpathSync(dirname(path)), basename(path))
-  } catch {
-    return path
-  }
-}
-
-function ensureDirectory(dir: string): void {
-  try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 })
-  } catch (error) {
-    throw new StoreError(`cannot create the token store directory ${dir}: ${reason(error)}`, { cause: error })
-  }
-}
-
-/** Temp file in the same directory (rename is atomic only within one file system), 0600, flushed before the rename. */
-function writeAtomically(target: string, text: string): void {
-  // Writers hold the store lock, and 'wx' refuses to reuse a name, so a random suffix is enough; node:crypto is not
-  // imported here because it costs the read-only hot path of `authgate token` about 4 ms of start-up.
-  const temp = join(dirname(target), `.${basename(target)}.${Math.random().toString(36).slice(2, 12)}.tmp`)
-  let fd: number | undefined
-  try {
-    fd = openSync(temp, 'wx', 0o600)
-    writeFileSync(fd, text)
-    fsyncSync(fd)
-    closeSync(fd)
-    fd = undefined
-    renameSync(temp, target)
-  } catch (error) {
-    if (fd !== undefined) closeQuietly(fd)
-    unlinkQuietly(temp)
-    throw new StoreError(`cannot write the token store ${target}: ${reason(error)}`, { cause: error })
-  }
-  syncDirectory(dirname(target))
-}
-
-/** Makes the rename itself durable. Windows cannot open a directory; its rename is durable enough. */
-function syncDirectory(dir: string): void {
-  let fd: number | undefined
-  try {
-    fd = openSync(dir, 'r')
-    fsyncSync(fd)
-  } catch {
-    // best effort, see above
-  } finally {
-    if (fd !== undefined) closeQuietly(fd)
-  }
-}
-
-/**
- * For `status`: one message per way in which other users can reach the tokens. Empty when the file is missing,
- * and on Windows, where modes do not describe access (ACLs do).
- */
-export function permissionWarnings(path: string): string[] {
-  if (platform() === 'win32') return []
-  const file = realPathOrSelf(resolve(path))
-  const warnings: string[] = []
-  for (const [what, target, wanted] of [
-    ['token store', file, '600'],
-    ['token store directory', dirname(file), '700'],
-  ] as const) {
-    const mode = modeOf(target)
-    if (mode !== undefined && (mode & 0o077) !== 0) {
-      const shown = (mode & 0o777).toString(8).padStart(3, '0')
-      warnings.push(`the ${what} ${target} is accessible to other users (mode ${shown}): run chmod ${wanted} ${target}`)
-    }
-  }
-  return warnings
-}
-
-/** A linked store is judged by its target and the target's directory: that is where the tokens are. */
-function realPathOrSelf(path: string): string {
-  try {
-    return realpathSync(path)
-  } catch {
-    return path
-  }
-}
-
-function modeOf(path: string): number | undefined {
-  try {
-    return statSync(path).mode
-  } catch {
-    return undefined
-  }
-}
-
-function closeQuietly(fd: number): void {
-  try {
-    closeSync(fd)
-  } catch {
-    // nothing left to free
-  }
-}
-
-function unlinkQuietly(path: string): void {
-  try {
-    unlinkSync(path)
-  } catch {
-    // it was never created
-  }
-}
-
-function errorCode(error: unknown): string | undefined {
-  return (error as NodeJS.ErrnoException | undefined)?.code
-}
-
-function reason(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
+  const bytes = readStoreFile(path)
+  return bytes === undefined ? undefined : parseStore(bytes.toString('utf8'), path)
 }

@@ -2,7 +2,8 @@ import type { Settings } from '../../config/settings.ts'
 import { AuthRequiredError } from '../../errors.ts'
 import { loadSettings, openSession, type OpenSession } from '../../session/open.ts'
 import type { Identity } from '../../session/protocol-types.ts'
-import type { TokenSet } from '../../stores/types.ts'
+import { permissionWarnings } from '../../stores/atomic-file.ts'
+import type { TokenSet, TokenStore } from '../../stores/types.ts'
 import { rfc3339, type CommandEnv } from '../command-env.ts'
 
 export interface StatusOptions {
@@ -40,7 +41,9 @@ export async function runStatus(options: StatusOptions, env: CommandEnv): Promis
   const identity = tokens && !options.offline ? await (await session.protocol()).identify(tokens) : undefined
   const issuer = tokens?.issuer ?? (identity ? await (await session.protocol()).issuer() : undefined)
   const report = buildReport(settings, session, tokens, identity, issuer, env.deps.clock.now())
-  env.deps.io.stdout.write(options.json ? `${JSON.stringify(report)}\n` : describe(report, identity))
+  // Read first: under `auto` the store names the backend this session's tokens were found in only after a read.
+  for (const warning of storeWarnings(session.store)) env.say(`warning: ${warning}`)
+  env.deps.io.stdout.write(options.json ? `${JSON.stringify(report)}\n` : describe(report, identity, tokensLine(settings, session.store)))
   if (!tokens) throw new AuthRequiredError(`not signed in to ${settings.serverUrl} as client ${session.key.clientId}`)
 }
 
@@ -63,7 +66,17 @@ export function buildReport(settings: Settings, session: OpenSession, tokens: To
   }
 }
 
-function describe(r: StatusReport, identity: Identity | undefined): string {
+/** Tokens in a file that other users can read are worth a warning on every `status`, whichever command wrote them. */
+function storeWarnings(store: Pick<TokenStore, 'kind' | 'location'>): string[] {
+  return store.kind === 'file' || store.kind === 'encrypted' ? permissionWarnings(store.location) : []
+}
+
+/** The backend, where it keeps the tokens, and whether `auto` chose it. */
+function tokensLine(settings: Pick<Settings, 'tokenStore'>, store: Pick<TokenStore, 'kind' | 'location'>): string {
+  return `${store.kind} ${store.location}${settings.tokenStore === 'auto' ? ' (chosen by auto at login)' : ''}`
+}
+
+function describe(r: StatusReport, identity: Identity | undefined, tokens: string): string {
   if (!r.signed_in) return `Not signed in to ${r.server_url} (client ${r.client_id}).\n`
   const who = r.username ?? r.subject
   const lines = [
@@ -74,7 +87,7 @@ function describe(r: StatusReport, identity: Identity | undefined): string {
     `  scopes:   ${r.scope ?? '(not stated)'}`,
     `  expires:  ${r.expires_at ? `${r.expires_at} (${r.expires_in === 0 ? 'expired; `authgate token` refreshes it' : `in ${duration(r.expires_in!)}`})` : 'unknown'}`,
     `  refresh:  ${r.has_refresh_token ? 'yes' : 'no (sign in again when the access token expires)'}`,
-    `  tokens:   ${r.store}${r.store_path ? ` ${r.store_path}` : ''}`,
+    `  tokens:   ${tokens}`,
     `  verified: ${r.verified === null ? (identity ? 'the server could not say' : 'not checked (--offline)') : r.verified ? `yes (${identity?.source})` : `no: the server rejected the access token (${identity?.source})`}`,
   ]
   return `${lines.filter(Boolean).join('\n')}\n`
