@@ -7,7 +7,8 @@ import type { SessionContext } from './engine.ts'
 import { callbackAddress, runBrowserFlow, type BrowserUi, type CallbackAddress, type Flow, type FlowGrant } from './login-browser.ts'
 import { runDeviceFlow, type DeviceUi } from './login-device.ts'
 import type { Grant, LoginProtocol, Protocol } from './protocol-types.ts'
-import { saveSession, tokensFromGrant } from './save.ts'
+import { saveLoginTokens } from './placement.ts'
+import { tokensFromGrant } from './save.ts'
 
 export type { Flow } from './login-browser.ts'
 export type { DeviceUi } from './login-device.ts'
@@ -60,6 +61,8 @@ export function environmentSignals(env: Deps['env'], platform: NodeJS.Platform, 
 export interface LoginUi extends DeviceUi, BrowserUi {
   /** The flow in use, and why when it was chosen for the person (SSH, no display, busy port). */
   flow?(flow: Flow, reason: string | undefined): void
+  /** Where the tokens went (auto's choice, a session moved between backends), one line each. */
+  note?(line: string): void
 }
 
 export interface LoginRequest {
@@ -70,7 +73,7 @@ export interface LoginRequest {
 
 /** The narrow part of an OpenSession the login needs. */
 export interface LoginSession {
-  readonly settings: Pick<Settings, 'scope' | 'redirectUri' | 'callbackPort' | 'callbackTimeoutMs'>
+  readonly settings: Pick<Settings, 'scope' | 'redirectUri' | 'callbackPort' | 'callbackTimeoutMs' | 'tokenStore' | 'tokenFile' | 'lockTimeoutMs'>
   readonly context: SessionContext
   protocol(): Promise<LoginProtocol & Pick<Protocol, 'issuer'>>
 }
@@ -84,7 +87,7 @@ export interface LoginResult {
 
 /**
  * Signs in and replaces the session's entry. No lock is held while the person types a code or clicks in the browser;
- * saveSession takes it only to write. Ctrl+C at any point before the write saves nothing.
+ * saveLoginTokens takes it only to write. Ctrl+C at any point before the write saves nothing.
  * @throws InterruptedError, UsageError (--browser with a busy port), RequestFailedError (denied, expired, refused),
  *   TemporaryError, ProtocolError, StoreError.
  */
@@ -93,7 +96,7 @@ export async function signIn(session: LoginSession, deps: LoginDeps, request: Lo
   const { flow, grant } = await obtainGrant(session, deps, request, ui, protocol)
   const tokens = tokensFromGrant(grant, deps.clock.now(), { issuer: await protocol.issuer(), flow })
   if (deps.signal?.aborted) throw new InterruptedError()
-  await saveSession(session.context, tokens)
+  await saveLoginTokens(session, tokens, deps, (line) => ui.note?.(line))
   return { tokens, flow }
 }
 

@@ -36,7 +36,7 @@ describe('against the AuthGate test server in rotation mode', () => {
 
   test('token refreshes an expired token once, then serves it from the store; refresh --force rotates again', async () => {
     const home = tempHome()
-    const args = ['--server-url', server.url, '--client-id', server.publicClientId]
+    const args = ['--server-url', server.url, '--client-id', server.publicClientId, '--token-store', 'file']
     const key = sessionKey(server.url, server.publicClientId)
     const initial = await deviceTokens(`${server.url}/oauth/device/code`, `${server.url}/oauth/token`, server.publicClientId, (c) => server.approveDevice(c))
     await storeFor(home).write(key, { ...initial, expiresAtMs: Date.now() - 1000, obtainedAtMs: Date.now() - 3600_000 })
@@ -67,7 +67,7 @@ describe('against the AuthGate test server in rotation mode', () => {
 
   test('status asks tokeninfo and never prints a token; --offline does not ask', async () => {
     const home = tempHome()
-    const args = ['--server-url', server.url, '--client-id', server.publicClientId]
+    const args = ['--server-url', server.url, '--client-id', server.publicClientId, '--token-store', 'file']
     const tokens = await deviceTokens(`${server.url}/oauth/device/code`, `${server.url}/oauth/token`, server.publicClientId, (c) => server.approveDevice(c))
     await storeFor(home).write(sessionKey(server.url, server.publicClientId), { ...tokens, expiresAtMs: Date.now() + 3600_000, obtainedAtMs: Date.now() })
     const json = await runMain(['status', '--json', ...args], home)
@@ -92,7 +92,7 @@ describe('against the AuthGate test server in rotation mode', () => {
 
   test('a refresh token the server rejects: exit 4, the entry deleted, and status exits 4', async () => {
     const home = tempHome()
-    const args = ['--server-url', server.url, '--client-id', server.publicClientId]
+    const args = ['--server-url', server.url, '--client-id', server.publicClientId, '--token-store', 'file']
     const key = sessionKey(server.url, server.publicClientId)
     const tokens = await deviceTokens(`${server.url}/oauth/device/code`, `${server.url}/oauth/token`, server.publicClientId, (c) => server.approveDevice(c))
     await storeFor(home).write(key, { ...tokens, expiresAtMs: Date.now() - 1000 })
@@ -129,7 +129,7 @@ describe('against oidc-provider (rotation with reuse detection)', () => {
 
   test('token refreshes through discovery, status verifies through userinfo', async () => {
     const home = tempHome()
-    const args = ['--server-url', server.url, '--client-id', 'cli', '--scope', 'openid email profile']
+    const args = ['--server-url', server.url, '--client-id', 'cli', '--scope', 'openid email profile', '--token-store', 'file']
     const key = sessionKey(server.url, 'cli')
     const initial = await deviceTokens(`${server.url}/device/auth`, `${server.url}/token`, 'cli', (c) => server.approveDevice(c), 'openid email profile')
     await storeFor(home).write(key, { ...initial, expiresAtMs: Date.now() - 1000 })

@@ -19,6 +19,7 @@ export interface StderrUiOptions {
 export function stderrLoginUi(o: StderrUiOptions): LoginUi {
   let countdownShown = false
   return {
+    note: (line) => o.say(line),
     flow(flow, reason) {
       if (reason) o.say(`Using the ${flow === 'device' ? 'device' : 'browser'} flow: ${reason}.`)
     },

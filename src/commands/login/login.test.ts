@@ -238,7 +238,7 @@ for (const c of runCases) {
   test(`run: ${c.name}`, async (t) => {
     const { deps, seen, dirs } = fakeDeps(t, c.fake ?? {})
     const port = c.busyPort ? await busyPort(t) : 0
-    const flags: GlobalFlags = { tokenFile: join(dirs.config, 'tokens.json'), lockDir: join(dirs.cache, 'locks'), callbackPort: String(port) }
+    const flags: GlobalFlags = { tokenStore: 'file', tokenFile: join(dirs.config, 'tokens.json'), lockDir: join(dirs.cache, 'locks'), callbackPort: String(port) }
     const options: LoginOptions = { flow: undefined, open: true, json: false, ...c.options }
     const run = runLogin(options, commandEnv(deps, flags, options.json))
     if (c.want.error) await assert.rejects(run, c.want.error)
