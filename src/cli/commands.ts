@@ -1,8 +1,12 @@
 import type { Command } from 'commander'
 import type { CommandEnv } from '../commands/command-env.ts'
+import { registerApi } from '../commands/api/api.ts'
+import { registerCredential } from '../commands/credential/credential.ts'
 import { registerLogin } from '../commands/login/login.ts'
+import { registerLogout } from '../commands/logout/logout.ts'
 import { runRefresh } from '../commands/refresh/refresh.ts'
 import { runStatus } from '../commands/status/status.ts'
+import { runStatusAll } from '../commands/status/status-all.ts'
 import { runToken } from '../commands/token/token.ts'
 
 type MakeEnv = (cmd: Command) => CommandEnv
@@ -23,8 +27,13 @@ export function registerCommands(program: Command, makeEnv: MakeEnv): void {
   program.command('status')
     .description('who is signed in, where the tokens live, expiry and scopes')
     .option('--offline', 'do not ask the server')
-    .action(async (o: { offline?: boolean }, cmd: Command) => {
+    .option('--all', 'list every stored session with its backend and expiry (offline)')
+    .action(async (o: { offline?: boolean; all?: boolean }, cmd: Command) => {
       const env = makeEnv(cmd)
+      if (o.all) return runStatusAll({ json: env.json }, env)
       await runStatus({ json: env.json, offline: o.offline === true }, env)
     })
+  registerLogout(program, makeEnv)
+  registerApi(program, makeEnv)
+  registerCredential(program, makeEnv)
 }

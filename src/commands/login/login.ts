@@ -65,6 +65,12 @@ export async function runLogin(options: LoginOptions, env: CommandEnv): Promise<
   for (const secret of [tokens.accessToken, tokens.refreshToken, tokens.idToken]) env.secret(secret)
   const identity = await identifyQuietly(session, tokens)
   const report = buildReport(settings, session, tokens, identity, tokens.issuer, env.deps.clock.now())
+  if (env.flags.profile !== undefined) {
+    // `authgate login --profile work --server-url … --client-id …` remembers those flags as the profile.
+    const { profileValues, saveProfile } = await import('../../config/profile-save.ts')
+    const path = saveProfile(env.deps.paths.config, settings.profile, profileValues(env.flags, env.deps.cwd))
+    env.say(`Saved profile "${settings.profile}" in ${path}.`)
+  }
   env.say(signedIn(report, session))
   if (options.json) env.deps.io.stdout.write(`${JSON.stringify(report)}\n`)
 }

@@ -1,0 +1,101 @@
+import { loadSettings } from '../config/load.ts'
+import type { RawSettings, Settings } from '../config/settings.ts'
+import { resolveSettings } from '../config/settings.ts'
+import { readProfiles } from '../config/sources.ts'
+
+/**
+ * Options of `createClient`. Every setting of the CLI is here under its camelCase name; durations carry their unit.
+ * Nothing is read from the environment unless `env` is given: then `AUTHGATE_*`, the Go CLI's bare names, a `.env`
+ * in `cwd` and `AUTHGATE_PROFILE` apply below these options, exactly as for the CLI.
+ */
+export interface ClientOptions {
+  serverUrl?: string
+  clientId?: string
+  clientSecret?: string
+  scope?: string
+  /** Base URL for relative URLs given to `client.fetch` (default: the server URL). */
+  apiUrl?: string
+  /** A named profile from `<user config dir>/authgate/config.json`. */
+  profile?: string
+  tokenStore?: 'auto' | 'keyring' | 'file' | 'encrypted'
+  tokenFile?: string
+  lockDir?: string
+  refreshSkewSeconds?: number
+  lockTimeoutMs?: number
+  clientAuth?: 'post' | 'basic'
+  allowInsecureHttp?: boolean
+  callbackPort?: number
+  redirectUri?: string
+  callbackTimeoutMs?: number
+  /** Read configuration from these variables (pass `process.env` to behave like the CLI). */
+  env?: Readonly<Record<string, string | undefined>>
+  /** authgate's config directory (config.json, default tokens.json); default `<user config dir>/authgate`. */
+  configDir?: string
+  /** authgate's cache directory (default locks); default `<user cache dir>/authgate`. */
+  cacheDir?: string
+  /** Base for relative paths and the `.env` lookup; default the process's working directory. */
+  cwd?: string
+  /** The HTTP client for every request (OAuth and `client.fetch`); default the global fetch. */
+  fetch?: typeof globalThis.fetch
+  /** Aborting it ends every pending call with an InterruptedError. */
+  signal?: AbortSignal
+  /** HTTP trace lines (method, URL, status, timing); tokens never appear in them. */
+  trace?: (line: string) => void
+}
+
+type Kind = 'string' | 'number' | 'boolean' | 'function' | 'object' | 'signal'
+const KINDS: Record<keyof ClientOptions, Kind> = {
+  serverUrl: 'string', clientId: 'string', clientSecret: 'string', scope: 'string', apiUrl: 'string', profile: 'string',
+  tokenStore: 'string', tokenFile: 'string', lockDir: 'string', refreshSkewSeconds: 'number', lockTimeoutMs: 'number',
+  clientAuth: 'string', allowInsecureHttp: 'boolean', callbackPort: 'number', redirectUri: 'string',
+  callbackTimeoutMs: 'number', env: 'object', configDir: 'string', cacheDir: 'string', cwd: 'string',
+  fetch: 'function', signal: 'signal', trace: 'function',
+}
+
+/** The boundary check (as oauth4webapi does): a wrong type or an unknown option is a TypeError, thrown at once. */
+export function checkOptions(options: unknown): asserts options is ClientOptions {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new TypeError('createClient(options): options must be an object')
+  for (const [name, value] of Object.entries(options)) {
+    const kind = KINDS[name as keyof ClientOptions]
+    if (kind === undefined) throw new TypeError(`createClient(options): unknown option "${name}"`)
+    if (value !== undefined && !hasKind(value, kind)) throw new TypeError(`createClient(options): "${name}" must be ${article(kind)}`)
+  }
+  const o = options as ClientOptions
+  if (o.clientId === '' || (o.clientId === undefined && o.env === undefined && o.profile === undefined)) {
+    throw new TypeError('createClient(options): "clientId" is required (or pass "env" or "profile" that set it)')
+  }
+}
+
+function hasKind(value: unknown, kind: Kind): boolean {
+  if (kind === 'signal') return value instanceof AbortSignal
+  if (kind === 'number') return typeof value === 'number' && Number.isFinite(value) && value >= 0
+  if (kind === 'object') return typeof value === 'object' && value !== null && !Array.isArray(value)
+  return typeof value === kind
+}
+
+function article(kind: Kind): string {
+  return kind === 'signal' ? 'an AbortSignal' : kind === 'number' ? 'a finite number >= 0' : kind === 'object' ? 'an object' : `a ${kind}`
+}
+
+/** The options as the settings resolver's raw strings (the highest source, like flags on the command line). */
+export function toRawSettings(o: ClientOptions): RawSettings {
+  const raw: RawSettings = {
+    serverUrl: o.serverUrl, clientId: o.clientId, clientSecret: o.clientSecret, scope: o.scope, apiUrl: o.apiUrl,
+    tokenStore: o.tokenStore, tokenFile: o.tokenFile, lockDir: o.lockDir, clientAuth: o.clientAuth, redirectUri: o.redirectUri,
+    refreshSkew: o.refreshSkewSeconds === undefined ? undefined : String(o.refreshSkewSeconds),
+    lockTimeout: o.lockTimeoutMs === undefined ? undefined : `${o.lockTimeoutMs}ms`,
+    callbackTimeout: o.callbackTimeoutMs === undefined ? undefined : `${o.callbackTimeoutMs}ms`,
+    callbackPort: o.callbackPort === undefined ? undefined : String(o.callbackPort),
+    allowInsecureHttp: o.allowInsecureHttp === undefined ? undefined : String(o.allowInsecureHttp),
+  }
+  return Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined)) as RawSettings
+}
+
+/** Options > (with `env`: environment, `.env`) > profile > defaults. Throws UsageError for an invalid value. */
+export function resolveClientSettings(o: ClientOptions, where: { cwd: string; paths: { config: string; cache: string } }): Settings {
+  const flags = toRawSettings(o)
+  if (o.env !== undefined) return loadSettings({ ...flags, profile: o.profile }, { env: o.env, cwd: where.cwd, paths: where.paths })
+  const profileName = o.profile ?? 'default'
+  const profile = o.profile === undefined ? {} : (readProfiles(where.paths.config).profiles[profileName] ?? {})
+  return resolveSettings({ flags, env: {}, dotenv: {}, profile, profileName, cwd: where.cwd, paths: where.paths })
+}
