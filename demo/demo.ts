@@ -29,11 +29,22 @@ function authgate(args: string[], env: NodeJS.ProcessEnv, onStderr?: (line: stri
 }
 
 const say = (text = '') => console.log(text)
+
+/** oidc-provider warns that its in-memory store and dev keys are for development: true, and exactly what a demo is. */
+async function quietly<T>(start: () => Promise<T>): Promise<T> {
+  const warn = console.warn
+  console.warn = (...args: unknown[]) => (String(args[0]).includes('development-only') ? undefined : warn(...args))
+  try {
+    return await start()
+  } finally {
+    console.warn = warn
+  }
+}
 const indent = (text: string) => text.trimEnd().split('\n').map((l) => `    ${l}`).join('\n')
 
 async function main(): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'authgate-demo-'))
-  const server = await startOidcServer({ accessTokenTtlSeconds: ACCESS_TOKEN_SECONDS, autoApproveUser: browser ? undefined : 'demo', quiet: true })
+  const server = await quietly(() => startOidcServer({ accessTokenTtlSeconds: ACCESS_TOKEN_SECONDS, autoApproveUser: browser ? undefined : 'demo', quiet: true }))
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: dir,
