@@ -36,8 +36,10 @@ export async function fastToken(argv: readonly string[], deps: FastDeps): Promis
     // follows it, so the keyring addon is never loaded here, and file-backed sessions never pay for it.
     if (placed !== undefined && placed.store !== 'file') return undefined
     const seen = placed?.tokens
-    if (!seen?.refreshToken && seen && isExpiring(seen, deps.clock.now(), settings.refreshSkewSeconds)) return undefined
-    const tokens = !seen ? undefined : isExpiring(seen, deps.clock.now(), settings.refreshSkewSeconds) ? await awaitPeer(settings, key, store, seen, deps) : seen
+    if (!seen) return undefined
+    const expiring = isExpiring(seen, deps.clock.now(), settings.refreshSkewSeconds)
+    if (expiring && !seen.refreshToken) return undefined
+    const tokens = expiring ? await awaitPeer(settings, key, store, seen, deps) : seen
     if (!tokens) return undefined
     deps.io.stdout.write(`${tokens.accessToken}\n`)
     return 0
