@@ -100,7 +100,7 @@ export function resolveRaw(s: SettingsSources): { raw: Required<Record<keyof Raw
       ['flag', s.flags[spec.key]],
       ['env', s.env[`AUTHGATE_${spec.env}`]],
       ['bare-env', spec.bare ? s.env[spec.env] : undefined],
-      ['.env', s.dotenv[`AUTHGATE_${spec.env}`] ?? (spec.bare ? s.dotenv[spec.env] : undefined)],
+      ['.env', s.dotenv[`AUTHGATE_${spec.env}`] || (spec.bare ? s.dotenv[spec.env] : undefined)],
       ['profile', profileValue === undefined || profileValue === null ? undefined : String(profileValue)],
       ['default', spec.fallback],
     ]
