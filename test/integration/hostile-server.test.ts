@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
-import type { ServerResponse } from 'node:http'
+import { createServer, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { after, before, describe, test, type TestContext } from 'node:test'
 import { createCliHome, killAllClis, requireBuild, runCli, type CliHome, type CliResult } from '../support/cli.ts'
 import {
@@ -135,8 +136,27 @@ describe('hostile and broken servers', { timeout: 240_000 }, () => {
       // The status line and one header, then silence: the socket stays open until the server closes.
       res.socket?.write('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n')
     })
-    assertFailed(s, await s.run(), 5, /no complete answer|timed? ?out/i)
+    assertFailed(s, await s.run(['--http-timeout', '1']), 5, /no complete answer within 1 s/)
     assert.equal(s.server.tokenRequests().length, 1, 'a refresh that may have reached the server was sent again')
+  })
+
+  test('discovery whose headers never finish → retried within the budget, then exit 5; no grant is sent', async (t) => {
+    const seen: string[] = []
+    const stalled = createServer((req, res) => {
+      seen.push(`${req.method} ${req.url}`)
+      res.socket?.write('HTTP/1.1 200 OK\r\n') // a status line, then silence
+    })
+    await new Promise<void>((resolve) => stalled.listen(0, '127.0.0.1', resolve))
+    t.after(() => { stalled.closeAllConnections(); stalled.close() })
+    const url = `http://127.0.0.1:${(stalled.address() as AddressInfo).port}`
+    const home = createCliHome('authgate-hostile-')
+    t.after(() => home.remove())
+    writeTokenFile(home.tokenFile, sessionAccount(url, 'cli'), STALE, { expired: true })
+    const r = await runCli(['token', '--server-url', url, '--client-id', 'cli', '--http-timeout', '500ms', ...home.flags], { home, timeoutMs: 60_000 })
+    assert.equal(r.code, 5, r.stderr)
+    assert.match(r.stderr, /after 3 retries/)
+    assert.equal(seen.length, 4, `one discovery request and 3 retries: ${seen.join(', ')}`)
+    assert.ok(seen.every((line) => line.startsWith('GET /.well-known/')), 'a grant was sent')
   })
 
   test('a redirect to another host → exit 1, and the other host never sees the refresh token', async (t) => {
