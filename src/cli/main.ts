@@ -2,6 +2,8 @@ import { Command, CommanderError } from 'commander'
 import type { CommandEnv } from '../commands/command-env.ts'
 import type { Deps } from '../session/deps.ts'
 import { registerCommands } from './commands.ts'
+
+export { openBrowser } from './browser.ts'
 import { reportError } from './exit.ts'
 import { addGlobalOptions, globalFlags, VERSION } from './program.ts'
 import { Redactor } from './redact.ts'

@@ -29,14 +29,8 @@ export function systemDeps(signal: AbortSignal): Deps {
     },
     browser: {
       async open(url: string) {
-        const { default: open } = await import('open')
-        // `open` spawns the platform opener without a shell, so `&` in the URL cannot cut it short.
-        const child = await open(url, { wait: false })
-        await new Promise<void>((resolve, reject) => {
-          child.once('error', reject)
-          child.once('spawn', () => resolve())
-        })
-        child.unref()
+        const { openBrowser } = await import('./main.ts')
+        await openBrowser(url)
       },
     },
     paths: { config: dirs.config, cache: dirs.cache },
@@ -58,7 +52,7 @@ function fastDeps(): FastDeps {
     clock: { now: () => Date.now() },
     pid: process.pid,
     sleep,
-    io: { stdout: { write: writeStdout }, stderr: process.stderr },
+    io: { stdout: { write: writeStdout }, stderr: { write: (text: string) => process.stderr.write(text) } },
   }
 }
 
