@@ -12,7 +12,11 @@ const ACCESS_TOKEN_SECONDS = 4
 const PROCESSES = 50
 const browser = process.argv.includes('--browser')
 
-interface Run { code: number | null; stdout: string; stderr: string }
+interface Run {
+  code: number | null
+  stdout: string
+  stderr: string
+}
 
 function authgate(args: string[], env: NodeJS.ProcessEnv, onStderr?: (line: string) => void): Promise<Run> {
   return new Promise((resolve) => {
@@ -40,11 +44,22 @@ async function quietly<T>(start: () => Promise<T>): Promise<T> {
     console.warn = warn
   }
 }
-const indent = (text: string) => text.trimEnd().split('\n').map((l) => `    ${l}`).join('\n')
+const indent = (text: string) =>
+  text
+    .trimEnd()
+    .split('\n')
+    .map((l) => `    ${l}`)
+    .join('\n')
 
 async function main(): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'authgate-demo-'))
-  const server = await quietly(() => startOidcServer({ accessTokenTtlSeconds: ACCESS_TOKEN_SECONDS, autoApproveUser: browser ? undefined : 'demo', quiet: true }))
+  const server = await quietly(() =>
+    startOidcServer({
+      accessTokenTtlSeconds: ACCESS_TOKEN_SECONDS,
+      autoApproveUser: browser ? undefined : 'demo',
+      quiet: true,
+    }),
+  )
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: dir,
@@ -59,9 +74,12 @@ async function main(): Promise<number> {
   try {
     say('authgate demo: sign in, let the token expire, then 50 processes ask for it at once.')
     say(`\n1. A local OAuth server is running at ${server.url}`)
-    say(`   (oidc-provider: refresh tokens rotate, and a reused refresh token revokes the whole grant; access tokens live ${ACCESS_TOKEN_SECONDS} s)`)
+    say(
+      `   (oidc-provider: refresh tokens rotate, and a reused refresh token revokes the whole grant; access tokens live ${ACCESS_TOKEN_SECONDS} s)`,
+    )
     say(`\n2. $ authgate login ${browser ? '--browser' : '--device'}`)
-    if (!browser) say('   The demo server approves the device code as user "demo" the moment it is issued, standing in for you.')
+    if (!browser)
+      say('   The demo server approves the device code as user "demo" the moment it is issued, standing in for you.')
     const login = await authgate(['login', browser ? '--browser' : '--device'], env, (line) => say(`    ${line}`))
     if (login.code !== 0) throw new Error(`login failed (exit ${login.code})`)
 
@@ -98,7 +116,11 @@ async function main(): Promise<number> {
     say(`    authgate token now exits ${after.code} (4 = sign in again)`)
 
     const ok = grants === 1 && failed.length === 0 && tokens.size === 1 && revoked === 0 && active && after.code === 4
-    say(ok ? '\nOne refresh for fifty processes, nobody logged out. That is the job.' : '\nThe demo did NOT go as expected (see above).')
+    say(
+      ok
+        ? '\nOne refresh for fifty processes, nobody logged out. That is the job.'
+        : '\nThe demo did NOT go as expected (see above).',
+    )
     return ok ? 0 : 1
   } finally {
     await server.close()
@@ -106,7 +128,10 @@ async function main(): Promise<number> {
   }
 }
 
-main().then((code) => process.exit(code), (err) => {
-  console.error(`demo failed: ${err instanceof Error ? err.message : err}`)
-  process.exit(1)
-})
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(`demo failed: ${err instanceof Error ? err.message : err}`)
+    process.exit(1)
+  },
+)

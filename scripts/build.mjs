@@ -22,13 +22,17 @@ const cjs = {
   // createRequire(import.meta.url) finds the native addons next to the bundle; CommonJS has __filename instead.
   // Computed on first use only: the `token` fast lane never needs it, and start-up is what it is measured on.
   define: { ...common.define, 'import.meta.url': '__authgateModule.url' },
-  banner: { js: "const __authgateModule = { get url() { return require('node:url').pathToFileURL(__filename).href } };" },
+  banner: {
+    js: "const __authgateModule = { get url() { return require('node:url').pathToFileURL(__filename).href } };",
+  },
 }
 /** The entry bundle holds the real deps and the `token` fast lane; `./main.ts` is the full program, a bundle of its own. */
 const splitMain = {
   name: 'split-main',
   setup(b) {
-    b.onResolve({ filter: /^\.\/main\.ts$/ }, (args) => (args.importer.endsWith('system.ts') ? { path: './main.cjs', external: true } : undefined))
+    b.onResolve({ filter: /^\.\/main\.ts$/ }, (args) =>
+      args.importer.endsWith('system.ts') ? { path: './main.cjs', external: true } : undefined,
+    )
   },
 }
 // Minified: V8 compiles the whole entry bundle on every start, and fewer bytes compile faster.
@@ -39,5 +43,7 @@ await build({
   entryPoints: ['src/index.ts'],
   format: 'esm',
   outfile: 'dist/index.js',
-  banner: { js: "import { createRequire as __authgateRequire } from 'node:module'; const require = __authgateRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __authgateRequire } from 'node:module'; const require = __authgateRequire(import.meta.url);",
+  },
 })

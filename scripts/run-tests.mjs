@@ -51,7 +51,9 @@ function runNode(files, env, wrap = (cmd) => cmd) {
 
 /** A real Secret Service: dbus-run-session + gnome-keyring-daemon --unlock, with a fresh HOME so no real keyring is touched. */
 async function runKeyring(files) {
-  const missing = ['dbus-run-session', 'gnome-keyring-daemon'].filter((bin) => spawnSync('sh', ['-c', `command -v ${bin}`]).status !== 0)
+  const missing = ['dbus-run-session', 'gnome-keyring-daemon'].filter(
+    (bin) => spawnSync('sh', ['-c', `command -v ${bin}`]).status !== 0,
+  )
   if (missing.length) {
     const line = `keyring tests need ${missing.join(' and ')}: apt-get install gnome-keyring dbus-daemon`
     if (process.env.CI === 'true') {
@@ -65,6 +67,13 @@ async function runKeyring(files) {
   }
   const home = mkdtempSync(join(tmpdir(), 'authgate-keyring-home-'))
   const script = 'echo -n authgate-ci | gnome-keyring-daemon --unlock --components=secrets >/dev/null && exec "$@"'
-  const env = { ...process.env, HOME: home, XDG_DATA_HOME: join(home, '.local/share'), XDG_CONFIG_HOME: join(home, '.config'), XDG_CACHE_HOME: join(home, '.cache'), AUTHGATE_REAL_KEYRING: '1' }
+  const env = {
+    ...process.env,
+    HOME: home,
+    XDG_DATA_HOME: join(home, '.local/share'),
+    XDG_CONFIG_HOME: join(home, '.config'),
+    XDG_CACHE_HOME: join(home, '.cache'),
+    AUTHGATE_REAL_KEYRING: '1',
+  }
   await runNode(files, env, (cmd) => ['dbus-run-session', '--', 'sh', '-c', script, 'sh', ...cmd])
 }

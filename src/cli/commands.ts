@@ -14,17 +14,20 @@ type MakeEnv = (cmd: Command) => CommandEnv
 /** Every command, in the order `--help` lists them. Each parses its own options, then calls its run function. */
 export function registerCommands(program: Command, makeEnv: MakeEnv): void {
   registerLogin(program, makeEnv)
-  program.command('token')
+  program
+    .command('token')
     .description('print a valid access token, refreshing it first if it is expiring (never interactive)')
     .action(async (_o, cmd: Command) => {
       const env = makeEnv(cmd)
       await runToken({ json: env.json }, env)
     })
-  program.command('refresh')
+  program
+    .command('refresh')
     .description('refresh now if the token is expiring (always with --force), under the same lock as `token`')
     .option('--force', 'refresh even if the access token is still valid')
     .action(async (o: { force?: boolean }, cmd: Command) => runRefresh({ force: o.force === true }, makeEnv(cmd)))
-  program.command('status')
+  program
+    .command('status')
     .description('who is signed in, where the tokens live, expiry and scopes')
     .option('--offline', 'do not ask the server')
     .option('--all', 'list every stored session with its backend and expiry (offline)')

@@ -53,13 +53,20 @@ export async function fastToken(argv: readonly string[], deps: FastDeps): Promis
 }
 
 /** Steps 2–3 under the session lock: a token a peer saved meanwhile is adopted; otherwise the full program refreshes. */
-async function awaitPeer(settings: Settings, key: SessionKey, store: FileStore, seen: TokenSet, deps: FastDeps): Promise<TokenSet | undefined> {
+async function awaitPeer(
+  settings: Settings,
+  key: SessionKey,
+  store: FileStore,
+  seen: TokenSet,
+  deps: FastDeps,
+): Promise<TokenSet | undefined> {
   const { createLockFile, sessionLockPath } = await import('../lock/kernel-lock.ts')
   const lockFile = createLockFile({ pid: deps.pid, sleep: deps.sleep, waiter: 'thread' })
   const lock = await lockFile(sessionLockPath(settings.lockDir, key), { timeoutMs: settings.lockTimeoutMs })
   try {
     const current = await store.read(key)
-    const adopted = current && !isSameTokens(seen, current) && !isExpiring(current, deps.clock.now(), settings.refreshSkewSeconds)
+    const adopted =
+      current && !isSameTokens(seen, current) && !isExpiring(current, deps.clock.now(), settings.refreshSkewSeconds)
     return adopted ? current : undefined
   } finally {
     lock.release()

@@ -7,7 +7,10 @@ export interface GlobalFlags extends RawSettings {
 }
 
 /** flags > AUTHGATE_* > bare names > .env > profile > defaults, read from the places the caller names. */
-export function loadSettings(flags: GlobalFlags, where: { env: Readonly<Record<string, string | undefined>>; cwd: string; paths: { config: string; cache: string } }): Settings {
+export function loadSettings(
+  flags: GlobalFlags,
+  where: { env: Readonly<Record<string, string | undefined>>; cwd: string; paths: { config: string; cache: string } },
+): Settings {
   const dotenv = readDotenv(where.cwd)
   const profileName = flags.profile ?? where.env.AUTHGATE_PROFILE ?? dotenv.AUTHGATE_PROFILE ?? 'default'
   const profiles = readProfiles(where.paths.config)

@@ -28,8 +28,13 @@ export function profileValues(flags: RawSettings, cwd: string): Record<string, s
  * overwritten (UsageError naming it). Written to a temp file in the same directory and renamed, mode 0600 (a profile
  * may hold a client secret), in a 0700 directory; a symbolic link is followed so that it survives.
  */
-export function saveProfile(configDir: string, name: string, values: Readonly<Record<string, string | undefined>>): string {
-  if (name === '' || /[\u0000-\u001f\u007f]/.test(name)) throw new UsageError(`invalid profile name ${JSON.stringify(name)}`)
+export function saveProfile(
+  configDir: string,
+  name: string,
+  values: Readonly<Record<string, string | undefined>>,
+): string {
+  if (name === '' || /[\u0000-\u001f\u007f]/.test(name))
+    throw new UsageError(`invalid profile name ${JSON.stringify(name)}`)
   const doc = readProfiles(configDir)
   const given = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined && v !== ''))
   const next = { ...doc, profiles: { ...doc.profiles, [name]: { ...doc.profiles[name], ...given } } }
@@ -37,7 +42,9 @@ export function saveProfile(configDir: string, name: string, values: Readonly<Re
   try {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
   } catch (err) {
-    throw new StoreError(`cannot create the config directory ${dirname(path)}: ${(err as Error).message}`, { cause: err })
+    throw new StoreError(`cannot create the config directory ${dirname(path)}: ${(err as Error).message}`, {
+      cause: err,
+    })
   }
   writeAtomically(path, `${JSON.stringify(next, null, 2)}\n`)
   return path

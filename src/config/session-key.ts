@@ -20,13 +20,16 @@ export function normaliseServerUrl(input: string, what = 'server URL'): string {
   try {
     url = new URL(input.trim())
   } catch {
-    throw new UsageError(`invalid ${what} ${JSON.stringify(input)}: expected an absolute http(s) URL such as https://auth.example.com`)
+    throw new UsageError(
+      `invalid ${what} ${JSON.stringify(input)}: expected an absolute http(s) URL such as https://auth.example.com`,
+    )
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new UsageError(`invalid ${what} ${JSON.stringify(input)}: the scheme must be http or https`)
   }
   if (url.username || url.password) throw new UsageError(`invalid ${what}: it must not contain credentials`)
-  if (url.search || url.hash) throw new UsageError(`invalid ${what} ${JSON.stringify(input)}: it must not have a query or fragment`)
+  if (url.search || url.hash)
+    throw new UsageError(`invalid ${what} ${JSON.stringify(input)}: it must not have a query or fragment`)
   const path = url.pathname.replace(/\/+$/, '')
   return `${url.protocol}//${url.host}${path}`
 }

@@ -6,7 +6,13 @@ import { normaliseServerUrl, sessionKey } from './session-key.ts'
 import { requireSession, resolveSettings, type SettingsSources } from './settings.ts'
 
 const base: SettingsSources = {
-  flags: {}, env: {}, dotenv: {}, profile: {}, profileName: 'default', cwd: '/work', paths: { config: '/cfg/authgate', cache: '/cache/authgate' },
+  flags: {},
+  env: {},
+  dotenv: {},
+  profile: {},
+  profileName: 'default',
+  cwd: '/work',
+  paths: { config: '/cfg/authgate', cache: '/cache/authgate' },
 }
 const resolve = (over: Partial<SettingsSources>) => resolveSettings({ ...base, ...over })
 
@@ -14,12 +20,36 @@ test('precedence: flags > AUTHGATE_* > bare names > .env > profile > defaults', 
   const cases = [
     { name: 'default', src: {}, want: 'http://localhost:8080' },
     { name: 'profile', src: { profile: { server_url: 'https://p.example' } }, want: 'https://p.example' },
-    { name: '.env bare beats profile', src: { dotenv: { SERVER_URL: 'https://d.example' }, profile: { server_url: 'https://p.example' } }, want: 'https://d.example' },
-    { name: '.env AUTHGATE_ beats .env bare', src: { dotenv: { SERVER_URL: 'https://d.example', AUTHGATE_SERVER_URL: 'https://da.example' } }, want: 'https://da.example' },
-    { name: 'bare env beats .env', src: { env: { SERVER_URL: 'https://b.example' }, dotenv: { AUTHGATE_SERVER_URL: 'https://da.example' } }, want: 'https://b.example' },
-    { name: 'AUTHGATE_ env beats bare env', src: { env: { SERVER_URL: 'https://b.example', AUTHGATE_SERVER_URL: 'https://a.example' } }, want: 'https://a.example' },
-    { name: 'flag beats everything', src: { flags: { serverUrl: 'https://f.example' }, env: { AUTHGATE_SERVER_URL: 'https://a.example' } }, want: 'https://f.example' },
-    { name: 'empty env value is unset', src: { env: { AUTHGATE_SERVER_URL: '' }, profile: { server_url: 'https://p.example' } }, want: 'https://p.example' },
+    {
+      name: '.env bare beats profile',
+      src: { dotenv: { SERVER_URL: 'https://d.example' }, profile: { server_url: 'https://p.example' } },
+      want: 'https://d.example',
+    },
+    {
+      name: '.env AUTHGATE_ beats .env bare',
+      src: { dotenv: { SERVER_URL: 'https://d.example', AUTHGATE_SERVER_URL: 'https://da.example' } },
+      want: 'https://da.example',
+    },
+    {
+      name: 'bare env beats .env',
+      src: { env: { SERVER_URL: 'https://b.example' }, dotenv: { AUTHGATE_SERVER_URL: 'https://da.example' } },
+      want: 'https://b.example',
+    },
+    {
+      name: 'AUTHGATE_ env beats bare env',
+      src: { env: { SERVER_URL: 'https://b.example', AUTHGATE_SERVER_URL: 'https://a.example' } },
+      want: 'https://a.example',
+    },
+    {
+      name: 'flag beats everything',
+      src: { flags: { serverUrl: 'https://f.example' }, env: { AUTHGATE_SERVER_URL: 'https://a.example' } },
+      want: 'https://f.example',
+    },
+    {
+      name: 'empty env value is unset',
+      src: { env: { AUTHGATE_SERVER_URL: '' }, profile: { server_url: 'https://p.example' } },
+      want: 'https://p.example',
+    },
   ]
   for (const c of cases) assert.equal(resolve(c.src as Partial<SettingsSources>).serverUrl, c.want, c.name)
 })
@@ -59,14 +89,24 @@ test('invalid configuration is a usage error (exit 2) with a clear message', () 
     { src: { flags: { allowInsecureHttp: 'maybe' } }, match: /allow-insecure-http/ },
   ]
   for (const c of cases) {
-    assert.throws(() => resolve(c.src as Partial<SettingsSources>), (err: unknown) => err instanceof AuthgateError && err.exitCode === 2 && c.match.test(err.message))
+    assert.throws(
+      () => resolve(c.src as Partial<SettingsSources>),
+      (err: unknown) => err instanceof AuthgateError && err.exitCode === 2 && c.match.test(err.message),
+    )
   }
-  assert.throws(() => requireSession(resolve({})), (err: unknown) => err instanceof AuthgateError && err.exitCode === 2 && /no client id/.test(err.message))
+  assert.throws(
+    () => requireSession(resolve({})),
+    (err: unknown) => err instanceof AuthgateError && err.exitCode === 2 && /no client id/.test(err.message),
+  )
 })
 
 test('plain http: loopback allowed, others only with --allow-insecure-http', () => {
-  for (const url of ['http://localhost:8080', 'http://127.0.0.1:1', 'http://[::1]:9', 'http://app.localhost']) assert.equal(resolve({ flags: { serverUrl: url } }).serverUrl, url)
-  assert.equal(resolve({ flags: { serverUrl: 'http://auth.lan', allowInsecureHttp: 'true' } }).serverUrl, 'http://auth.lan')
+  for (const url of ['http://localhost:8080', 'http://127.0.0.1:1', 'http://[::1]:9', 'http://app.localhost'])
+    assert.equal(resolve({ flags: { serverUrl: url } }).serverUrl, url)
+  assert.equal(
+    resolve({ flags: { serverUrl: 'http://auth.lan', allowInsecureHttp: 'true' } }).serverUrl,
+    'http://auth.lan',
+  )
 })
 
 test('durations accept units', () => {
@@ -89,6 +129,8 @@ test('server URL normalisation and session keys', () => {
 })
 
 test('.env parsing', () => {
-  const env = parseDotenv('# c\nexport AUTHGATE_CLIENT_ID=abc\nSCOPE="email profile"\nQ=\'a b\'\nBAD LINE\nX=1 # trailing\n')
+  const env = parseDotenv(
+    '# c\nexport AUTHGATE_CLIENT_ID=abc\nSCOPE="email profile"\nQ=\'a b\'\nBAD LINE\nX=1 # trailing\n',
+  )
   assert.deepEqual(env, { AUTHGATE_CLIENT_ID: 'abc', SCOPE: 'email profile', Q: 'a b', X: '1' })
 })

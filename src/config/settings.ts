@@ -91,7 +91,10 @@ export interface SettingsSources {
 }
 
 /** Highest wins: flags > AUTHGATE_* > bare names > .env (both spellings) > profile > defaults. */
-export function resolveRaw(s: SettingsSources): { raw: Required<Record<keyof RawSettings, string | undefined>>; origin: Record<string, string> } {
+export function resolveRaw(s: SettingsSources): {
+  raw: Required<Record<keyof RawSettings, string | undefined>>
+  origin: Record<string, string>
+} {
   const raw = {} as Record<keyof RawSettings, string | undefined>
   const origin: Record<string, string> = {}
   for (const spec of SPECS) {
@@ -178,7 +181,8 @@ function parseClientAuth(value: string): ClientAuth {
 
 function parsePort(value: string): number {
   const port = /^\d{1,5}$/.test(value) ? Number(value) : NaN
-  if (!(port >= 0 && port <= 65535)) throw new UsageError(`invalid callback port ${JSON.stringify(value)}: expected 0–65535`)
+  if (!(port >= 0 && port <= 65535))
+    throw new UsageError(`invalid callback port ${JSON.stringify(value)}: expected 0–65535`)
   return port
 }
 

@@ -27,10 +27,14 @@ export function readProfiles(configDir: string): ProfileDocument {
   try {
     doc = JSON.parse(text)
   } catch (err) {
-    throw new UsageError(`cannot parse config file ${path}: ${(err as Error).message}`, { hint: 'fix or remove the file' })
+    throw new UsageError(`cannot parse config file ${path}: ${(err as Error).message}`, {
+      hint: 'fix or remove the file',
+    })
   }
   if (!isObject(doc) || (doc.profiles !== undefined && !isObject(doc.profiles))) {
-    throw new UsageError(`config file ${path} must hold an object with a "profiles" object`, { hint: 'fix or remove the file' })
+    throw new UsageError(`config file ${path} must hold an object with a "profiles" object`, {
+      hint: 'fix or remove the file',
+    })
   }
   const profiles = (doc.profiles ?? {}) as Record<string, unknown>
   for (const [name, value] of Object.entries(profiles)) {

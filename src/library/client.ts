@@ -59,13 +59,21 @@ export function createClient(options: ClientOptions): AuthgateClient {
   }
 }
 
-async function authorizedFetch(settings: Settings, deps: Deps, tokens: TokenSource, input: string | URL | Request, init: RequestInit | undefined): Promise<Response> {
+async function authorizedFetch(
+  settings: Settings,
+  deps: Deps,
+  tokens: TokenSource,
+  input: string | URL | Request,
+  init: RequestInit | undefined,
+): Promise<Response> {
   const request = new Request(input instanceof Request ? input : targetOf(input, settings), init)
   const url = resolveApiTarget(request.url, settings.apiUrl, settings.allowInsecureHttp)
   const body = request.body ? await request.arrayBuffer() : undefined
   const signals = [request.signal, deps.signal].filter((s): s is AbortSignal => s !== undefined)
   const base: RequestInit = { method: request.method, headers: request.headers, body, redirect: init?.redirect }
-  return sendAuthorized(tokens, (accessToken) => fetchWithBearer(deps.fetch, url, base, accessToken, AbortSignal.any(signals)))
+  return sendAuthorized(tokens, (accessToken) =>
+    fetchWithBearer(deps.fetch, url, base, accessToken, AbortSignal.any(signals)),
+  )
 }
 
 function targetOf(input: string | URL, settings: Settings): URL {

@@ -45,20 +45,40 @@ export interface ClientOptions {
 
 type Kind = 'string' | 'number' | 'boolean' | 'function' | 'object' | 'signal'
 const KINDS: Record<keyof ClientOptions, Kind> = {
-  serverUrl: 'string', clientId: 'string', clientSecret: 'string', scope: 'string', apiUrl: 'string', profile: 'string',
-  tokenStore: 'string', tokenFile: 'string', lockDir: 'string', refreshSkewSeconds: 'number', lockTimeoutMs: 'number',
-  clientAuth: 'string', allowInsecureHttp: 'boolean', callbackPort: 'number', redirectUri: 'string',
-  callbackTimeoutMs: 'number', env: 'object', configDir: 'string', cacheDir: 'string', cwd: 'string',
-  fetch: 'function', signal: 'signal', trace: 'function',
+  serverUrl: 'string',
+  clientId: 'string',
+  clientSecret: 'string',
+  scope: 'string',
+  apiUrl: 'string',
+  profile: 'string',
+  tokenStore: 'string',
+  tokenFile: 'string',
+  lockDir: 'string',
+  refreshSkewSeconds: 'number',
+  lockTimeoutMs: 'number',
+  clientAuth: 'string',
+  allowInsecureHttp: 'boolean',
+  callbackPort: 'number',
+  redirectUri: 'string',
+  callbackTimeoutMs: 'number',
+  env: 'object',
+  configDir: 'string',
+  cacheDir: 'string',
+  cwd: 'string',
+  fetch: 'function',
+  signal: 'signal',
+  trace: 'function',
 }
 
 /** The boundary check (as oauth4webapi does): a wrong type or an unknown option is a TypeError, thrown at once. */
 export function checkOptions(options: unknown): asserts options is ClientOptions {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new TypeError('createClient(options): options must be an object')
+  if (typeof options !== 'object' || options === null || Array.isArray(options))
+    throw new TypeError('createClient(options): options must be an object')
   for (const [name, value] of Object.entries(options)) {
     const kind = KINDS[name as keyof ClientOptions]
     if (kind === undefined) throw new TypeError(`createClient(options): unknown option "${name}"`)
-    if (value !== undefined && !hasKind(value, kind)) throw new TypeError(`createClient(options): "${name}" must be ${article(kind)}`)
+    if (value !== undefined && !hasKind(value, kind))
+      throw new TypeError(`createClient(options): "${name}" must be ${article(kind)}`)
   }
   const o = options as ClientOptions
   if (o.clientId === '' || (o.clientId === undefined && o.env === undefined && o.profile === undefined)) {
@@ -74,14 +94,28 @@ function hasKind(value: unknown, kind: Kind): boolean {
 }
 
 function article(kind: Kind): string {
-  return kind === 'signal' ? 'an AbortSignal' : kind === 'number' ? 'a finite number >= 0' : kind === 'object' ? 'an object' : `a ${kind}`
+  return kind === 'signal'
+    ? 'an AbortSignal'
+    : kind === 'number'
+      ? 'a finite number >= 0'
+      : kind === 'object'
+        ? 'an object'
+        : `a ${kind}`
 }
 
 /** The options as the settings resolver's raw strings (the highest source, like flags on the command line). */
 export function toRawSettings(o: ClientOptions): RawSettings {
   const raw: RawSettings = {
-    serverUrl: o.serverUrl, clientId: o.clientId, clientSecret: o.clientSecret, scope: o.scope, apiUrl: o.apiUrl,
-    tokenStore: o.tokenStore, tokenFile: o.tokenFile, lockDir: o.lockDir, clientAuth: o.clientAuth, redirectUri: o.redirectUri,
+    serverUrl: o.serverUrl,
+    clientId: o.clientId,
+    clientSecret: o.clientSecret,
+    scope: o.scope,
+    apiUrl: o.apiUrl,
+    tokenStore: o.tokenStore,
+    tokenFile: o.tokenFile,
+    lockDir: o.lockDir,
+    clientAuth: o.clientAuth,
+    redirectUri: o.redirectUri,
     refreshSkew: o.refreshSkewSeconds === undefined ? undefined : String(o.refreshSkewSeconds),
     lockTimeout: o.lockTimeoutMs === undefined ? undefined : `${o.lockTimeoutMs}ms`,
     callbackTimeout: o.callbackTimeoutMs === undefined ? undefined : `${o.callbackTimeoutMs}ms`,
@@ -92,9 +126,13 @@ export function toRawSettings(o: ClientOptions): RawSettings {
 }
 
 /** Options > (with `env`: environment, `.env`) > profile > defaults. Throws UsageError for an invalid value. */
-export function resolveClientSettings(o: ClientOptions, where: { cwd: string; paths: { config: string; cache: string } }): Settings {
+export function resolveClientSettings(
+  o: ClientOptions,
+  where: { cwd: string; paths: { config: string; cache: string } },
+): Settings {
   const flags = toRawSettings(o)
-  if (o.env !== undefined) return loadSettings({ ...flags, profile: o.profile }, { env: o.env, cwd: where.cwd, paths: where.paths })
+  if (o.env !== undefined)
+    return loadSettings({ ...flags, profile: o.profile }, { env: o.env, cwd: where.cwd, paths: where.paths })
   const profileName = o.profile ?? 'default'
   const profile = o.profile === undefined ? {} : (readProfiles(where.paths.config).profiles[profileName] ?? {})
   return resolveSettings({ flags, env: {}, dotenv: {}, profile, profileName, cwd: where.cwd, paths: where.paths })

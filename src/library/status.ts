@@ -22,7 +22,13 @@ export interface SessionStatus {
   verified: boolean | undefined
 }
 
-export function sessionStatus(settings: Settings, session: Pick<OpenSession, 'key' | 'store'>, tokens: TokenSet | undefined, identity: Identity | undefined, issuer: string | undefined): SessionStatus {
+export function sessionStatus(
+  settings: Settings,
+  session: Pick<OpenSession, 'key' | 'store'>,
+  tokens: TokenSet | undefined,
+  identity: Identity | undefined,
+  issuer: string | undefined,
+): SessionStatus {
   const fileBased = session.store.kind === 'file' || session.store.kind === 'encrypted'
   return {
     signedIn: tokens !== undefined,

@@ -131,7 +131,10 @@ for (const platform of ['linux', 'win32'] as const) {
       const waiting = waitingLock(path, { timeoutMs: 60_000, signal: controller.signal })
       await delay(50)
       controller.abort()
-      await assert.rejects(waiting, (error: unknown) => error instanceof InterruptedError && error.message.includes(path))
+      await assert.rejects(
+        waiting,
+        (error: unknown) => error instanceof InterruptedError && error.message.includes(path),
+      )
       holder.release()
     })
   })

@@ -9,7 +9,12 @@ import { isSameSecret, listenForCallback, type CallbackListener } from './callba
 const STATE = 'state-0123456789abcdef0123456789abcdef012'
 
 /** A browser's GET, over node:http (src/ stays free of the global fetch). */
-function get(port: number, path: string, method = 'GET', host = '127.0.0.1'): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+function get(
+  port: number,
+  path: string,
+  method = 'GET',
+  host = '127.0.0.1',
+): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const req = request({ host, port, path, method }, (res) => {
       let body = ''
@@ -23,10 +28,14 @@ function get(port: number, path: string, method = 'GET', host = '127.0.0.1'): Pr
 }
 
 /** A sleep that never ends by itself: the timeout never fires unless a test wants it to. */
-const never = (_ms: number, signal?: AbortSignal) => new Promise<void>((_resolve, reject) => signal?.addEventListener('abort', () => reject(signal.reason)))
+const never = (_ms: number, signal?: AbortSignal) =>
+  new Promise<void>((_resolve, reject) => signal?.addEventListener('abort', () => reject(signal.reason)))
 const instant = async () => {}
 
-async function start(t: TestContext, handle: (p: URLSearchParams) => Promise<string> = async (p) => `tokens for ${p.get('code')}`) {
+async function start(
+  t: TestContext,
+  handle: (p: URLSearchParams) => Promise<string> = async (p) => `tokens for ${p.get('code')}`,
+) {
   const bound = await listenForCallback<string>(0)
   assert.ok(bound.ok)
   const listener: CallbackListener<string> = bound.listener
@@ -50,10 +59,25 @@ test('callback: the right state gets the code exchanged once and a page saying t
 const refused: Array<{ name: string; path: string; status: number; body: RegExp }> = [
   { name: 'wrong state', path: '/callback?code=forged&state=attacker', status: 400, body: /does not match/ },
   { name: 'no state', path: '/callback?code=forged', status: 400, body: /does not match/ },
-  { name: 'state twice', path: `/callback?code=forged&state=${STATE}&state=${STATE}`, status: 400, body: /does not match/ },
-  { name: 'state with one character more', path: `/callback?code=forged&state=${STATE}x`, status: 400, body: /does not match/ },
+  {
+    name: 'state twice',
+    path: `/callback?code=forged&state=${STATE}&state=${STATE}`,
+    status: 400,
+    body: /does not match/,
+  },
+  {
+    name: 'state with one character more',
+    path: `/callback?code=forged&state=${STATE}x`,
+    status: 400,
+    body: /does not match/,
+  },
   { name: 'another path', path: `/favicon.ico?state=${STATE}`, status: 404, body: /Nothing here/ },
-  { name: 'the path with a trailing slash', path: `/callback/?code=x&state=${STATE}`, status: 404, body: /Nothing here/ },
+  {
+    name: 'the path with a trailing slash',
+    path: `/callback/?code=x&state=${STATE}`,
+    status: 404,
+    body: /Nothing here/,
+  },
 ]
 
 for (const c of refused) {
@@ -90,9 +114,15 @@ test('callback: two simultaneous genuine callbacks: exactly one exchange', async
   let release!: () => void
   const gate = new Promise<void>((resolve) => (release = resolve))
   const { listener, calls, port } = await start(t, async (p) => (await gate, `tokens for ${p.get('code')}`))
-  const pages = Promise.all([get(port, `/callback?code=a&state=${STATE}`), get(port, `/callback?code=b&state=${STATE}`)])
+  const pages = Promise.all([
+    get(port, `/callback?code=a&state=${STATE}`),
+    get(port, `/callback?code=b&state=${STATE}`),
+  ])
   const waited = listener.wait({ sleep: never })
-  await new Promise<void>((resolve) => { const poll = () => (calls.length ? resolve() : setImmediate(poll)); poll() })
+  await new Promise<void>((resolve) => {
+    const poll = () => (calls.length ? resolve() : setImmediate(poll))
+    poll()
+  })
   release()
   const statuses = (await pages).map((p) => p.status).sort()
   assert.deepEqual(statuses, [200, 400])
@@ -105,7 +135,10 @@ test('callback: an error callback with the right state gets an error page and fa
   const page = await get(port, `/callback?error=access_denied&error_description=User+denied&state=${STATE}`)
   assert.equal(page.status, 400)
   assert.match(page.body, /refused the sign-in: access_denied \(User denied\)/)
-  await assert.rejects(listener.wait({ sleep: never }), (err) => err instanceof RequestFailedError && err.error === 'access_denied')
+  await assert.rejects(
+    listener.wait({ sleep: never }),
+    (err) => err instanceof RequestFailedError && err.error === 'access_denied',
+  )
   assert.deepEqual(calls, [])
 })
 
@@ -158,7 +191,9 @@ test('callback: a busy port is reported, not thrown', async (t) => {
 })
 
 test('callback: the listener is on 127.0.0.1 only, not on other interfaces', async (t) => {
-  const external = Object.values(networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal)
+  const external = Object.values(networkInterfaces())
+    .flat()
+    .find((i) => i && i.family === 'IPv4' && !i.internal)
   if (!external) return t.skip('no non-loopback IPv4 interface on this machine')
   const { port } = await start(t)
   await assert.rejects(get(port, '/callback', 'GET', external.address), { code: 'ECONNREFUSED' })
@@ -180,5 +215,6 @@ const secrets: Array<[string, string, boolean]> = [
   ['', '', true],
 ]
 for (const [given, expected, want] of secrets) {
-  test(`isSameSecret(${JSON.stringify(given)}, ${JSON.stringify(expected)}) = ${want}`, () => assert.equal(isSameSecret(given, expected), want))
+  test(`isSameSecret(${JSON.stringify(given)}, ${JSON.stringify(expected)}) = ${want}`, () =>
+    assert.equal(isSameSecret(given, expected), want))
 }

@@ -51,8 +51,12 @@ export async function listenForCallback<T>(port: number): Promise<ListenResult<T
     })
   } catch (err) {
     const code = (err as { code?: string }).code
-    const reason = code === 'EADDRINUSE' ? `port ${port} on 127.0.0.1 is in use`
-      : code === 'EACCES' ? `port ${port} on 127.0.0.1 cannot be used without privileges` : `cannot listen on 127.0.0.1:${port} (${code ?? String(err)})`
+    const reason =
+      code === 'EADDRINUSE'
+        ? `port ${port} on 127.0.0.1 is in use`
+        : code === 'EACCES'
+          ? `port ${port} on 127.0.0.1 cannot be used without privileges`
+          : `cannot listen on 127.0.0.1:${port} (${code ?? String(err)})`
     return { ok: false, reason }
   }
   return { ok: true, listener: new LoopbackListener<T>(server) }
@@ -105,7 +109,8 @@ class LoopbackListener<T> implements CallbackListener<T> {
     if (!expectation || url.pathname !== expectation.path) return sendPage(res, 404, 'Not found', 'Nothing here.')
     if (this.#phase !== 'waiting') return sendPage(res, 400, 'Sign-in already handled', REPEATED)
     const states = url.searchParams.getAll('state')
-    if (states.length !== 1 || !isSameSecret(states[0]!, expectation.state)) return sendPage(res, 400, 'Sign-in refused', FORGED)
+    if (states.length !== 1 || !isSameSecret(states[0]!, expectation.state))
+      return sendPage(res, 400, 'Sign-in refused', FORGED)
     this.#phase = 'handling' // synchronously, before any await: a second callback can never reach handle()
     this.#outcome = this.#respond(res, expectation, url.searchParams)
     this.#outcome.catch(() => {}) // observed by wait(); this keeps an early failure from being "unhandled"
@@ -118,14 +123,27 @@ class LoopbackListener<T> implements CallbackListener<T> {
       const error = params.get('error')
       if (error !== null) {
         const description = params.get('error_description')
-        await sendPage(res, 400, 'Sign-in refused', `The server refused the sign-in: ${error}${description ? ` (${description})` : ''}. See the terminal.`)
-        throw new RequestFailedError(`the server refused the sign-in: ${error}${description ? `: ${description}` : ''}`, { error, hint: 'run `authgate login` to try again' })
+        await sendPage(
+          res,
+          400,
+          'Sign-in refused',
+          `The server refused the sign-in: ${error}${description ? ` (${description})` : ''}. See the terminal.`,
+        )
+        throw new RequestFailedError(
+          `the server refused the sign-in: ${error}${description ? `: ${description}` : ''}`,
+          { error, hint: 'run `authgate login` to try again' },
+        )
       }
       let value: T
       try {
         value = await expectation.handle(params)
       } catch (err) {
-        await sendPage(res, 502, 'Sign-in failed', `authgate could not complete the sign-in: ${err instanceof Error ? err.message : String(err)}. See the terminal.`)
+        await sendPage(
+          res,
+          502,
+          'Sign-in failed',
+          `authgate could not complete the sign-in: ${err instanceof Error ? err.message : String(err)}. See the terminal.`,
+        )
         throw err
       }
       await sendPage(res, 200, 'Signed in', 'You are signed in. You can close this tab and return to the terminal.')
@@ -148,15 +166,20 @@ class LoopbackListener<T> implements CallbackListener<T> {
       options.signal?.addEventListener('abort', onAbort, { once: true })
       void this.#accepted.then(() => finish(() => resolve('accepted')))
       if (options.timeoutMs !== undefined) {
-        options.sleep(options.timeoutMs, timer.signal).then(() => finish(() => resolve('timeout')), () => {})
+        options.sleep(options.timeoutMs, timer.signal).then(
+          () => finish(() => resolve('timeout')),
+          () => {},
+        )
       }
     })
   }
 }
 
-const FORGED = 'This response does not belong to the sign-in authgate started (its state does not match), so it was ignored. '
-  + 'If you did not start it, close this tab.'
-const REPEATED = 'This sign-in has already been handled or has ended; nothing was done with this response. Return to the terminal.'
+const FORGED =
+  'This response does not belong to the sign-in authgate started (its state does not match), so it was ignored. ' +
+  'If you did not start it, close this tab.'
+const REPEATED =
+  'This sign-in has already been handled or has ended; nothing was done with this response. Return to the terminal.'
 
 /**
  * Compared in constant time. Hashing first gives timingSafeEqual the equal-length buffers it needs without
@@ -180,9 +203,10 @@ const HEADERS = {
 
 /** Resolves when the page is written or the browser went away: a vanished tab must never hang the sign-in. */
 function sendPage(res: ServerResponse, status: number, title: string, message: string): Promise<void> {
-  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)} · authgate</title>`
-    + '<style>body{font:16px/1.5 system-ui,sans-serif;max-width:36em;margin:4em auto;padding:0 1em}</style></head>'
-    + `<body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p></body></html>\n`
+  const html =
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)} · authgate</title>` +
+    '<style>body{font:16px/1.5 system-ui,sans-serif;max-width:36em;margin:4em auto;padding:0 1em}</style></head>' +
+    `<body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p></body></html>\n`
   return new Promise<void>((resolve) => {
     res.once('close', resolve)
     res.writeHead(status, HEADERS)
@@ -191,5 +215,10 @@ function sendPage(res: ServerResponse, status: number, title: string, message: s
 }
 
 function escapeHtml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;')
+  return text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;')
 }

@@ -21,7 +21,11 @@ export interface AuthorizationRequestResult {
  * @see https://www.rfc-editor.org/rfc/rfc8252#section-7.3
  * @throws nothing but a TypeError for a missing authorization endpoint (discovery always provides one).
  */
-export async function buildAuthorizationUrl(ctx: OAuthContext, as: ServerMetadata, input: { redirectUri: string; scope: string }): Promise<AuthorizationRequestResult> {
+export async function buildAuthorizationUrl(
+  ctx: OAuthContext,
+  as: ServerMetadata,
+  input: { redirectUri: string; scope: string },
+): Promise<AuthorizationRequestResult> {
   if (!as.authorization_endpoint) throw new TypeError('the server metadata has no authorization_endpoint')
   const codeVerifier = oauth.generateRandomCodeVerifier()
   const state = oauth.generateRandomState()
@@ -49,10 +53,23 @@ export async function buildAuthorizationUrl(ctx: OAuthContext, as: ServerMetadat
  * @throws oauth4webapi's AuthorizationResponseError, ResponseBodyError (e.g. `invalid_grant`), OperationProcessingError;
  *   TemporaryError, ProtocolError.
  */
-export async function exchangeAuthorizationCode(ctx: OAuthContext, as: ServerMetadata, callback: URLSearchParams, request: AuthorizationRequestResult): Promise<GrantResult> {
+export async function exchangeAuthorizationCode(
+  ctx: OAuthContext,
+  as: ServerMetadata,
+  callback: URLSearchParams,
+  request: AuthorizationRequestResult,
+): Promise<GrantResult> {
   const params = oauth.validateAuthResponse(as, clientOf(ctx), callback, request.state)
-  const additionalParameters: Record<string, string> = ctx.clientSecret && ctx.clientAuth === 'basic' ? { client_id: ctx.clientId } : {}
-  const response = await oauth.authorizationCodeGrantRequest(as, clientOf(ctx), clientAuthOf(ctx), params, request.redirectUri,
-    request.codeVerifier, requestOptions(ctx, false, { additionalParameters }))
+  const additionalParameters: Record<string, string> =
+    ctx.clientSecret && ctx.clientAuth === 'basic' ? { client_id: ctx.clientId } : {}
+  const response = await oauth.authorizationCodeGrantRequest(
+    as,
+    clientOf(ctx),
+    clientAuthOf(ctx),
+    params,
+    request.redirectUri,
+    request.codeVerifier,
+    requestOptions(ctx, false, { additionalParameters }),
+  )
   return toGrantResult(await oauth.processAuthorizationCodeResponse(as, clientOf(ctx), response))
 }

@@ -22,14 +22,20 @@ export function clientOf(ctx: OAuthContext): oauth.Client {
  */
 export function clientAuthOf(ctx: OAuthContext): oauth.ClientAuth {
   if (!ctx.clientSecret) return oauth.None()
-  return ctx.clientAuth === 'basic' ? oauth.ClientSecretBasic(ctx.clientSecret) : oauth.ClientSecretPost(ctx.clientSecret)
+  return ctx.clientAuth === 'basic'
+    ? oauth.ClientSecretBasic(ctx.clientSecret)
+    : oauth.ClientSecretPost(ctx.clientSecret)
 }
 
 /**
  * Options for every oauth4webapi request. http:// reaches this point only for loopback hosts or with
  * --allow-insecure-http (checked in config/), so allowing insecure requests here is the user's stated choice.
  */
-export function requestOptions(ctx: OAuthContext, replayable: boolean, extra: { additionalParameters?: Record<string, string>; headers?: Record<string, string> } = {}) {
+export function requestOptions(
+  ctx: OAuthContext,
+  replayable: boolean,
+  extra: { additionalParameters?: Record<string, string>; headers?: Record<string, string> } = {},
+) {
   return {
     [oauth.customFetch]: boundedFetch(ctx.http, ctx.budget, { replayable }),
     [oauth.allowInsecureRequests]: ctx.serverUrl.startsWith('http:'),

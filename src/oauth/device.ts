@@ -28,10 +28,20 @@ export const DEFAULT_INTERVAL_SECONDS = 5
  * @see https://www.rfc-editor.org/rfc/rfc8628#section-3.2
  * @throws oauth4webapi's ResponseBodyError (e.g. `unauthorized_client`), TemporaryError, ProtocolError.
  */
-export async function requestDeviceAuthorization(ctx: OAuthContext, as: ServerMetadata, scope: string): Promise<DeviceAuthorizationResult> {
+export async function requestDeviceAuthorization(
+  ctx: OAuthContext,
+  as: ServerMetadata,
+  scope: string,
+): Promise<DeviceAuthorizationResult> {
   const parameters: Record<string, string> = scope ? { scope } : {}
   // Replayable: a lost answer only leaves an unused code on the server; nothing is spent.
-  const response = await oauth.deviceAuthorizationRequest(as, clientOf(ctx), clientAuthOf(ctx), parameters, requestOptions(ctx, true))
+  const response = await oauth.deviceAuthorizationRequest(
+    as,
+    clientOf(ctx),
+    clientAuthOf(ctx),
+    parameters,
+    requestOptions(ctx, true),
+  )
   const body = await oauth.processDeviceAuthorizationResponse(as, clientOf(ctx), response)
   return checkDeviceAuthorization(body)
 }
@@ -45,10 +55,16 @@ export async function requestDeviceAuthorization(ctx: OAuthContext, as: ServerMe
  * @throws oauth4webapi's ResponseBodyError, TemporaryError (429 after retries carries the `response`), ProtocolError.
  */
 export async function pollDeviceToken(ctx: OAuthContext, as: ServerMetadata, deviceCode: string): Promise<GrantResult> {
-  const additionalParameters: Record<string, string> = ctx.clientSecret && ctx.clientAuth === 'basic' ? { client_id: ctx.clientId } : {}
+  const additionalParameters: Record<string, string> =
+    ctx.clientSecret && ctx.clientAuth === 'basic' ? { client_id: ctx.clientId } : {}
   // Replayable: a repeated poll spends nothing (unlike a rotating refresh token); the loop polls again anyway.
-  const response = await oauth.deviceCodeGrantRequest(as, clientOf(ctx), clientAuthOf(ctx), deviceCode,
-    requestOptions(ctx, true, { additionalParameters }))
+  const response = await oauth.deviceCodeGrantRequest(
+    as,
+    clientOf(ctx),
+    clientAuthOf(ctx),
+    deviceCode,
+    requestOptions(ctx, true, { additionalParameters }),
+  )
   return toGrantResult(await oauth.processDeviceCodeResponse(as, clientOf(ctx), response))
 }
 
@@ -65,8 +81,10 @@ export function checkDeviceAuthorization(body: oauth.DeviceAuthorizationResponse
     deviceCode: body.device_code,
     userCode,
     verificationUri: httpUrl(body.verification_uri, 'verification_uri'),
-    verificationUriComplete: body.verification_uri_complete === undefined ? undefined
-      : httpUrl(body.verification_uri_complete, 'verification_uri_complete'),
+    verificationUriComplete:
+      body.verification_uri_complete === undefined
+        ? undefined
+        : httpUrl(body.verification_uri_complete, 'verification_uri_complete'),
     expiresInSeconds: body.expires_in,
     // A zero or fractional interval would hammer the server; one second is the floor.
     intervalSeconds: Math.max(1, Math.ceil(interval)),

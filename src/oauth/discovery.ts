@@ -42,7 +42,9 @@ export async function discoverServer(ctx: OAuthContext): Promise<ServerMetadata>
 }
 
 async function fetchDocument(ctx: OAuthContext, url: string): Promise<Record<string, unknown> | undefined> {
-  const res = await boundedFetch(ctx.http, ctx.budget, { replayable: true })(url, { headers: { accept: 'application/json' } })
+  const res = await boundedFetch(ctx.http, ctx.budget, { replayable: true })(url, {
+    headers: { accept: 'application/json' },
+  })
   if (res.status === 404 || res.status === 405 || res.status === 400) return undefined
   if (!res.ok) throw new RequestFailedError(`discovery at ${url} answered ${res.status}`, { status: res.status })
   const text = await res.text()
@@ -52,7 +54,8 @@ async function fetchDocument(ctx: OAuthContext, url: string): Promise<Record<str
   } catch {
     throw new ProtocolError(`discovery at ${url} did not answer JSON`)
   }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new ProtocolError(`discovery at ${url} is not a JSON object`)
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
+    throw new ProtocolError(`discovery at ${url} is not a JSON object`)
   return doc as Record<string, unknown>
 }
 

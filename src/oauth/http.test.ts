@@ -10,7 +10,10 @@ function harness(responses: Array<Response | Error>) {
   const calls: string[] = []
   const deps: HttpDeps = {
     clock: { now: () => now },
-    sleep: async (ms) => { sleeps.push(ms); now += ms },
+    sleep: async (ms) => {
+      sleeps.push(ms)
+      now += ms
+    },
     fetch: async (url) => {
       calls.push(String(url))
       const next = responses.shift()
@@ -21,7 +24,8 @@ function harness(responses: Array<Response | Error>) {
   }
   return { deps, sleeps, calls, budget: new RetryBudget(now), advance: (ms: number) => (now += ms) }
 }
-const json = (status: number, body: unknown, headers: Record<string, string> = {}) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } })
+const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } })
 const connRefused = () => Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } })
 const connReset = () => Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNRESET' } })
 
@@ -35,7 +39,10 @@ test('retries 5xx then succeeds', async () => {
 
 test('gives up after 3 retries with a TemporaryError', async () => {
   const h = harness([json(500, {}), json(500, {}), json(500, {}), json(500, {}), json(200, {})])
-  await assert.rejects(boundedFetch(h.deps, h.budget, { replayable: true })('http://s/x'), (e: unknown) => e instanceof TemporaryError && /after 3 retries/.test(e.message))
+  await assert.rejects(
+    boundedFetch(h.deps, h.budget, { replayable: true })('http://s/x'),
+    (e: unknown) => e instanceof TemporaryError && /after 3 retries/.test(e.message),
+  )
   assert.equal(h.calls.length, 4)
 })
 
@@ -50,7 +57,10 @@ test('honours Retry-After and AuthGate X-RateLimit-Reset', async () => {
 
 test('a Retry-After longer than the budget ends the command at once', async () => {
   const h = harness([json(429, {}, { 'retry-after': '120' }), json(200, {})])
-  await assert.rejects(boundedFetch(h.deps, h.budget, { replayable: true })('http://s/x'), (e: unknown) => e instanceof TemporaryError && /longer than the time left/.test(e.message))
+  await assert.rejects(
+    boundedFetch(h.deps, h.budget, { replayable: true })('http://s/x'),
+    (e: unknown) => e instanceof TemporaryError && /longer than the time left/.test(e.message),
+  )
   assert.deepEqual(h.sleeps, [])
 })
 
@@ -58,7 +68,10 @@ test('non-replayable requests retry only when the request never left', async () 
   const refused = harness([connRefused(), json(200, {})])
   assert.equal((await boundedFetch(refused.deps, refused.budget, { replayable: false })('http://s/t')).status, 200)
   const reset = harness([connReset(), json(200, {})])
-  await assert.rejects(boundedFetch(reset.deps, reset.budget, { replayable: false })('http://s/t'), (e: unknown) => e instanceof TemporaryError && /not replayed/.test(e.message))
+  await assert.rejects(
+    boundedFetch(reset.deps, reset.budget, { replayable: false })('http://s/t'),
+    (e: unknown) => e instanceof TemporaryError && /not replayed/.test(e.message),
+  )
   assert.equal(reset.calls.length, 1)
   const replayable = harness([connReset(), json(200, {})])
   assert.equal((await boundedFetch(replayable.deps, replayable.budget, { replayable: true })('http://s/t')).status, 200)
@@ -68,5 +81,8 @@ test('bodies over 1 MiB and redirects are refused as protocol errors', async () 
   const big = harness([new Response(new Uint8Array(MAX_RESPONSE_BYTES + 1), { status: 200 })])
   await assert.rejects(boundedFetch(big.deps, big.budget, { replayable: true })('http://s/x'), ProtocolError)
   const redirect = harness([new Response(null, { status: 302, headers: { location: 'http://evil.example/' } })])
-  await assert.rejects(boundedFetch(redirect.deps, redirect.budget, { replayable: true })('http://s/x'), (e: unknown) => e instanceof ProtocolError && /evil\.example/.test(e.message))
+  await assert.rejects(
+    boundedFetch(redirect.deps, redirect.budget, { replayable: true })('http://s/x'),
+    (e: unknown) => e instanceof ProtocolError && /evil\.example/.test(e.message),
+  )
 })

@@ -54,7 +54,14 @@ export function boundedFetch(deps: HttpDeps, budget: RetryBudget, policy: Reques
       }
       if (response.status === 429 || response.status >= 500) {
         const wait = retryAfterMs(response, deps.clock.now()) ?? backoffMs(attempt)
-        await waitOrFail(deps, budget, wait, `${origin(url)} answered ${response.status} ${response.statusText}`.trim(), undefined, response)
+        await waitOrFail(
+          deps,
+          budget,
+          wait,
+          `${origin(url)} answered ${response.status} ${response.statusText}`.trim(),
+          undefined,
+          response,
+        )
         continue
       }
       return response
@@ -70,14 +77,23 @@ async function sendOnce(deps: HttpDeps, url: string, init: FetchInit): Promise<R
   try {
     const res = await deps.fetch(url, { ...init, signal, redirect: 'manual' })
     const body = await readCapped(res, url)
-    deps.trace?.(`${init.method ?? 'GET'} ${url} → ${res.status} (${body.byteLength} bytes, ${deps.clock.now() - started} ms)`)
+    deps.trace?.(
+      `${init.method ?? 'GET'} ${url} → ${res.status} (${body.byteLength} bytes, ${deps.clock.now() - started} ms)`,
+    )
     if (res.status >= 300 && res.status < 400) {
-      throw new ProtocolError(`${origin(url)} answered a redirect (${res.status}) to ${res.headers.get('location') ?? 'nowhere'}; authgate does not follow redirects on OAuth requests`)
+      throw new ProtocolError(
+        `${origin(url)} answered a redirect (${res.status}) to ${res.headers.get('location') ?? 'nowhere'}; authgate does not follow redirects on OAuth requests`,
+      )
     }
-    return new Response(res.status === 204 || res.status === 304 ? null : (body as unknown as BodyInit), { status: res.status, statusText: res.statusText, headers: res.headers })
+    return new Response(res.status === 204 || res.status === 304 ? null : (body as unknown as BodyInit), {
+      status: res.status,
+      statusText: res.statusText,
+      headers: res.headers,
+    })
   } catch (err) {
     if (deps.signal?.aborted || init.signal?.aborted) throw new InterruptedError('interrupted', { cause: err })
-    if (timeout.aborted) throw new TimeoutFailure(`no complete answer within ${(deps.requestTimeoutMs ?? REQUEST_TIMEOUT_MS) / 1000} s`)
+    if (timeout.aborted)
+      throw new TimeoutFailure(`no complete answer within ${(deps.requestTimeoutMs ?? REQUEST_TIMEOUT_MS) / 1000} s`)
     throw err
   }
 }
@@ -108,11 +124,22 @@ function tooLarge(url: string): ProtocolError {
   return new ProtocolError(`${origin(url)} sent an answer larger than 1 MiB; refusing to read it`)
 }
 
-async function waitOrFail(deps: HttpDeps, budget: RetryBudget, waitMs: number | undefined, what: string, cause?: unknown, res?: Response): Promise<void> {
+async function waitOrFail(
+  deps: HttpDeps,
+  budget: RetryBudget,
+  waitMs: number | undefined,
+  what: string,
+  cause?: unknown,
+  res?: Response,
+): Promise<void> {
   const left = budget.deadlineMs - deps.clock.now()
   if (waitMs === undefined || budget.retriesLeft <= 0 || waitMs > left) {
-    const why = waitMs === undefined ? 'the request may have reached the server, so it is not replayed'
-      : budget.retriesLeft <= 0 ? 'after 3 retries' : `the server asks to wait ${Math.ceil(waitMs / 1000)} s, longer than the time left`
+    const why =
+      waitMs === undefined
+        ? 'the request may have reached the server, so it is not replayed'
+        : budget.retriesLeft <= 0
+          ? 'after 3 retries'
+          : `the server asks to wait ${Math.ceil(waitMs / 1000)} s, longer than the time left`
     const err = new TemporaryError(`${what} (${why})`, { cause, hint: 'try again later; nothing was lost' })
     if (res) Object.defineProperty(err, 'response', { value: res, enumerable: false })
     throw err
@@ -147,7 +174,10 @@ export function retryAfterMs(res: Response, nowMs: number): number | undefined {
 /** Failures that happen before a single byte of the request left: replaying is harmless. */
 function neverArrived(err: unknown): boolean {
   const code = errorCode(err)
-  return code !== undefined && ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT'].includes(code)
+  return (
+    code !== undefined &&
+    ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT'].includes(code)
+  )
 }
 
 function errorCode(err: unknown): string | undefined {

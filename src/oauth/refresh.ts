@@ -13,8 +13,14 @@ import { toGrantResult, type GrantResult } from './token-response.ts'
  * @throws oauth4webapi's ResponseBodyError (e.g. `invalid_grant`), TemporaryError, ProtocolError.
  */
 export async function refreshTokens(ctx: OAuthContext, as: ServerMetadata, refreshToken: string): Promise<GrantResult> {
-  const additionalParameters: Record<string, string> = ctx.clientSecret && ctx.clientAuth === 'basic' ? { client_id: ctx.clientId } : {}
-  const response = await oauth.refreshTokenGrantRequest(as, clientOf(ctx), clientAuthOf(ctx), refreshToken,
-    requestOptions(ctx, false, { additionalParameters }))
+  const additionalParameters: Record<string, string> =
+    ctx.clientSecret && ctx.clientAuth === 'basic' ? { client_id: ctx.clientId } : {}
+  const response = await oauth.refreshTokenGrantRequest(
+    as,
+    clientOf(ctx),
+    clientAuthOf(ctx),
+    refreshToken,
+    requestOptions(ctx, false, { additionalParameters }),
+  )
   return toGrantResult(await oauth.processRefreshTokenResponse(as, clientOf(ctx), response))
 }

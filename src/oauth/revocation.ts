@@ -14,8 +14,18 @@ export type TokenTypeHint = 'access_token' | 'refresh_token'
  * @throws oauth4webapi's ResponseBodyError (e.g. `unsupported_token_type`), OperationProcessingError for a non-200
  *   answer without an OAuth error body; TemporaryError, ProtocolError.
  */
-export async function revokeToken(ctx: OAuthContext, as: ServerMetadata, token: string, hint: TokenTypeHint): Promise<void> {
-  const response = await oauth.revocationRequest(as, clientOf(ctx), clientAuthOf(ctx), token,
-    requestOptions(ctx, true, { additionalParameters: { token_type_hint: hint } }))
+export async function revokeToken(
+  ctx: OAuthContext,
+  as: ServerMetadata,
+  token: string,
+  hint: TokenTypeHint,
+): Promise<void> {
+  const response = await oauth.revocationRequest(
+    as,
+    clientOf(ctx),
+    clientAuthOf(ctx),
+    token,
+    requestOptions(ctx, true, { additionalParameters: { token_type_hint: hint } }),
+  )
   await oauth.processRevocationResponse(response)
 }

@@ -19,7 +19,9 @@ export interface GrantResult {
 export function toGrantResult(res: oauth.TokenEndpointResponse): GrantResult {
   const tokenType = String(res.token_type ?? '')
   if (tokenType.toLowerCase() !== 'bearer') {
-    throw new ProtocolError(`the server issued a token of type ${JSON.stringify(res.token_type)}; authgate only handles Bearer tokens`)
+    throw new ProtocolError(
+      `the server issued a token of type ${JSON.stringify(res.token_type)}; authgate only handles Bearer tokens`,
+    )
   }
   if (res.expires_in !== undefined && !(Number.isFinite(res.expires_in) && res.expires_in >= 0)) {
     throw new ProtocolError('the server sent an invalid expires_in')

@@ -10,7 +10,11 @@ test('resolveApiTarget: paths stay under the API URL; full URLs are the caller n
     { target: '/user', api: 'https://api.example', want: 'https://api.example/user' },
     { target: 'user', api: 'https://api.example', want: 'https://api.example/user' },
     { target: '/user', api: 'https://api.example/v1', want: 'https://api.example/v1/user' },
-    { target: 'repos/a/b?per_page=5#x', api: 'https://api.example/v1', want: 'https://api.example/v1/repos/a/b?per_page=5#x' },
+    {
+      target: 'repos/a/b?per_page=5#x',
+      api: 'https://api.example/v1',
+      want: 'https://api.example/v1/repos/a/b?per_page=5#x',
+    },
     { target: '//evil.example/steal', api: 'https://api.example', want: 'https://api.example/evil.example/steal' },
     { target: '/\\evil.example/steal', api: 'https://api.example', want: 'https://api.example/evil.example/steal' },
     { target: '\\\\evil.example', api: 'https://api.example', want: 'https://api.example/evil.example' },
@@ -19,8 +23,16 @@ test('resolveApiTarget: paths stay under the API URL; full URLs are the caller n
     { target: 'https://other.example/x', api: 'https://api.example', want: 'https://other.example/x' },
     { target: 'HTTP://127.0.0.1:9/x', api: 'https://api.example', want: 'http://127.0.0.1:9/x' },
     { target: 'http://other.example/x', api: 'https://api.example', insecure: true, want: 'http://other.example/x' },
-    { target: 'http://other.example/x', api: 'https://api.example', want: /refusing to send a token over plain http to other\.example/ },
-    { target: 'ftp://other.example/x', api: 'https://api.example', want: /expected a path, or an absolute http\(s\) URL/ },
+    {
+      target: 'http://other.example/x',
+      api: 'https://api.example',
+      want: /refusing to send a token over plain http to other\.example/,
+    },
+    {
+      target: 'ftp://other.example/x',
+      api: 'https://api.example',
+      want: /expected a path, or an absolute http\(s\) URL/,
+    },
     { target: 'https://u:p@other.example/', api: 'https://api.example', want: /must not contain credentials/ },
     { target: 'javascript:alert(1)', api: 'https://api.example', want: /expected a path/ },
   ]
@@ -31,28 +43,65 @@ test('resolveApiTarget: paths stay under the API URL; full URLs are the caller n
   }
 })
 
-const tokens = (n: number, refresh = true): TokenSet => ({ accessToken: `AT${n}`, tokenType: 'Bearer', refreshToken: refresh ? `RT${n}` : undefined })
+const tokens = (n: number, refresh = true): TokenSet => ({
+  accessToken: `AT${n}`,
+  tokenType: 'Bearer',
+  refreshToken: refresh ? `RT${n}` : undefined,
+})
 
 test('sendAuthorized: one send when accepted; on 401 one new token (force, rejected) and one more send', async () => {
-  const cases: Array<{ name: string; statuses: number[]; refresh?: boolean; wantSent: string[]; wantAsked: Array<TokenRequest | undefined>; wantStatus: number }> = [
+  const cases: Array<{
+    name: string
+    statuses: number[]
+    refresh?: boolean
+    wantSent: string[]
+    wantAsked: Array<TokenRequest | undefined>
+    wantStatus: number
+  }> = [
     { name: 'accepted', statuses: [200], wantSent: ['AT1'], wantAsked: [undefined], wantStatus: 200 },
     { name: 'a 403 is not retried', statuses: [403], wantSent: ['AT1'], wantAsked: [undefined], wantStatus: 403 },
-    { name: '401, then accepted', statuses: [401, 200], wantSent: ['AT1', 'AT2'], wantAsked: [undefined, { force: true, rejected: 'AT1' }], wantStatus: 200 },
-    { name: '401 twice: the second answer is the caller\'s', statuses: [401, 401], wantSent: ['AT1', 'AT2'], wantAsked: [undefined, { force: true, rejected: 'AT1' }], wantStatus: 401 },
-    { name: '401 without a refresh token: nothing to try', statuses: [401], refresh: false, wantSent: ['AT1'], wantAsked: [undefined], wantStatus: 401 },
+    {
+      name: '401, then accepted',
+      statuses: [401, 200],
+      wantSent: ['AT1', 'AT2'],
+      wantAsked: [undefined, { force: true, rejected: 'AT1' }],
+      wantStatus: 200,
+    },
+    {
+      name: "401 twice: the second answer is the caller's",
+      statuses: [401, 401],
+      wantSent: ['AT1', 'AT2'],
+      wantAsked: [undefined, { force: true, rejected: 'AT1' }],
+      wantStatus: 401,
+    },
+    {
+      name: '401 without a refresh token: nothing to try',
+      statuses: [401],
+      refresh: false,
+      wantSent: ['AT1'],
+      wantAsked: [undefined],
+      wantStatus: 401,
+    },
   ]
   for (const c of cases) {
     const asked: Array<TokenRequest | undefined> = []
     const sent: string[] = []
     const statuses = [...c.statuses]
-    const response = await sendAuthorized(async (request) => {
-      asked.push(request)
-      return tokens(asked.length, c.refresh !== false)
-    }, async (token) => {
-      sent.push(token)
-      return new Response('body', { status: statuses.shift() })
-    })
-    assert.deepEqual({ sent, asked, status: response.status }, { sent: c.wantSent, asked: c.wantAsked, status: c.wantStatus }, c.name)
+    const response = await sendAuthorized(
+      async (request) => {
+        asked.push(request)
+        return tokens(asked.length, c.refresh !== false)
+      },
+      async (token) => {
+        sent.push(token)
+        return new Response('body', { status: statuses.shift() })
+      },
+    )
+    assert.deepEqual(
+      { sent, asked, status: response.status },
+      { sent: c.wantSent, asked: c.wantAsked, status: c.wantStatus },
+      c.name,
+    )
   }
 })
 
@@ -62,11 +111,21 @@ test('fetchWithBearer: the bearer header, no redirects followed, connection fail
     seen = new Request(input, init)
     return new Response('ok')
   }) as typeof fetch
-  await fetchWithBearer(ok, new URL('https://api.example/x'), { headers: { authorization: 'Basic nope', 'x-a': '1' } }, 'AT1')
+  await fetchWithBearer(
+    ok,
+    new URL('https://api.example/x'),
+    { headers: { authorization: 'Basic nope', 'x-a': '1' } },
+    'AT1',
+  )
   assert.equal(seen?.headers.get('authorization'), 'Bearer AT1')
   assert.equal(seen?.headers.get('x-a'), '1')
   assert.equal(seen?.redirect, 'manual')
-  const down = (async () => { throw new TypeError('fetch failed', { cause: { code: 'ECONNREFUSED' } }) }) as typeof fetch
-  await assert.rejects(fetchWithBearer(down, new URL('https://api.example/x'), {}, 'AT1'),
-    (e: unknown) => e instanceof TemporaryError && e.message === 'cannot reach https://api.example: ECONNREFUSED' && e.exitCode === 5)
+  const down = (async () => {
+    throw new TypeError('fetch failed', { cause: { code: 'ECONNREFUSED' } })
+  }) as typeof fetch
+  await assert.rejects(
+    fetchWithBearer(down, new URL('https://api.example/x'), {}, 'AT1'),
+    (e: unknown) =>
+      e instanceof TemporaryError && e.message === 'cannot reach https://api.example: ECONNREFUSED' && e.exitCode === 5,
+  )
 })

@@ -30,9 +30,12 @@ function absoluteTarget(target: string, allowInsecureHttp: boolean): URL {
   if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
     throw new UsageError(`invalid URL ${JSON.stringify(target)}: expected a path, or an absolute http(s) URL`)
   }
-  if (url.username || url.password) throw new UsageError('the URL must not contain credentials: authgate sends the token')
+  if (url.username || url.password)
+    throw new UsageError('the URL must not contain credentials: authgate sends the token')
   if (url.protocol === 'http:' && !allowInsecureHttp && !isLoopbackHost(url.hostname)) {
-    throw new UsageError(`refusing to send a token over plain http to ${url.hostname}`, { hint: 'use https, or pass --allow-insecure-http' })
+    throw new UsageError(`refusing to send a token over plain http to ${url.hostname}`, {
+      hint: 'use https, or pass --allow-insecure-http',
+    })
   }
   return url
 }
@@ -43,7 +46,10 @@ function absoluteTarget(target: string, allowInsecureHttp: boolean): URL {
  * without a second refresh. Without a refresh token there is nothing to try: the 401 goes back to the caller.
  * `send` is called at most twice and must build a fresh request each time (a body can be read only once).
  */
-export async function sendAuthorized(tokens: TokenSource, send: (accessToken: string) => Promise<Response>): Promise<Response> {
+export async function sendAuthorized(
+  tokens: TokenSource,
+  send: (accessToken: string) => Promise<Response>,
+): Promise<Response> {
   const first = await tokens()
   const response = await send(first.accessToken)
   if (response.status !== 401 || !first.refreshToken) return response
@@ -57,7 +63,13 @@ export async function sendAuthorized(tokens: TokenSource, send: (accessToken: st
  * so: by default the token is never replayed to wherever a Location points (fetch drops it across origins anyway).
  * Failures to connect become TemporaryError (exit 5); an abort of `signal`, InterruptedError.
  */
-export async function fetchWithBearer(send: typeof globalThis.fetch, url: URL, init: RequestInit, accessToken: string, signal?: AbortSignal): Promise<Response> {
+export async function fetchWithBearer(
+  send: typeof globalThis.fetch,
+  url: URL,
+  init: RequestInit,
+  accessToken: string,
+  signal?: AbortSignal,
+): Promise<Response> {
   const headers = new Headers(init.headers)
   headers.set('authorization', `Bearer ${accessToken}`)
   const timeout = AbortSignal.timeout(API_HEADERS_TIMEOUT_MS)

@@ -10,8 +10,20 @@ import type { Grant, Protocol } from './protocol-types.ts'
 
 const key = sessionKey('https://auth.example', 'cli')
 const NOW = 1_000_000_000
-const stale: TokenSet = { accessToken: 'AT1', tokenType: 'Bearer', refreshToken: 'RT1', expiresAtMs: NOW - 1, obtainedAtMs: NOW - 3600_000 }
-const fresh: TokenSet = { accessToken: 'AT2', tokenType: 'Bearer', refreshToken: 'RT2', expiresAtMs: NOW + 3600_000, obtainedAtMs: NOW }
+const stale: TokenSet = {
+  accessToken: 'AT1',
+  tokenType: 'Bearer',
+  refreshToken: 'RT1',
+  expiresAtMs: NOW - 1,
+  obtainedAtMs: NOW - 3600_000,
+}
+const fresh: TokenSet = {
+  accessToken: 'AT2',
+  tokenType: 'Bearer',
+  refreshToken: 'RT2',
+  expiresAtMs: NOW + 3600_000,
+  obtainedAtMs: NOW,
+}
 
 /** A protocol double that records refresh calls and answers from a script. */
 function protocolDouble(answer: (rt: string) => Promise<Grant>) {
@@ -29,14 +41,23 @@ function protocolDouble(answer: (rt: string) => Promise<Grant>) {
 
 function context(store: MemoryStore, protocol: Protocol, over: Partial<SessionContext> = {}): SessionContext {
   return {
-    key, store, lockFile: memoryLock(), lockPath: '/locks/x.lock', lockTimeoutMs: 1000, refreshSkewSeconds: 60,
-    clock: { now: () => NOW }, protocol: async () => protocol, ...over,
+    key,
+    store,
+    lockFile: memoryLock(),
+    lockPath: '/locks/x.lock',
+    lockTimeoutMs: 1000,
+    refreshSkewSeconds: 60,
+    clock: { now: () => NOW },
+    protocol: async () => protocol,
+    ...over,
   }
 }
 
 test('a fresh token is returned without a lock or a request', async () => {
   const store = new MemoryStore([{ key, tokens: fresh }])
-  const { protocol, calls } = protocolDouble(async () => { throw new Error('must not refresh') })
+  const { protocol, calls } = protocolDouble(async () => {
+    throw new Error('must not refresh')
+  })
   const lock = memoryLock()
   assert.equal((await getValidTokens(context(store, protocol, { lockFile: lock }))).accessToken, 'AT2')
   assert.deepEqual(calls, [])
@@ -44,7 +65,11 @@ test('a fresh token is returned without a lock or a request', async () => {
 
 test('an expiring token is refreshed with the token read under the lock, saved, and the old refresh token kept when none is sent', async () => {
   const store = new MemoryStore([{ key, tokens: stale }])
-  const { protocol, calls } = protocolDouble(async () => ({ accessToken: 'AT9', tokenType: 'Bearer', expiresInSeconds: 600 }))
+  const { protocol, calls } = protocolDouble(async () => ({
+    accessToken: 'AT9',
+    tokenType: 'Bearer',
+    expiresInSeconds: 600,
+  }))
   const got = await getValidTokens(context(store, protocol))
   assert.deepEqual(calls, ['RT1'])
   assert.equal(got.accessToken, 'AT9')
@@ -55,7 +80,9 @@ test('an expiring token is refreshed with the token read under the lock, saved, 
 
 test('a peer that refreshed while we waited is adopted with no request', async () => {
   const store = new MemoryStore([{ key, tokens: stale }])
-  const { protocol, calls } = protocolDouble(async () => { throw new Error('must not refresh') })
+  const { protocol, calls } = protocolDouble(async () => {
+    throw new Error('must not refresh')
+  })
   // The lock double lets us act between step 1 (read) and step 3 (re-read under the lock): the "peer" saves first.
   const lock = memoryLock()
   const peerHolds = await lock('/locks/x.lock', { timeoutMs: 1000 })
@@ -68,7 +95,9 @@ test('a peer that refreshed while we waited is adopted with no request', async (
 
 test('invalid_grant deletes only the refresh token that failed (compare-and-clear) and asks for login', async () => {
   const store = new MemoryStore([{ key, tokens: stale }])
-  const { protocol } = protocolDouble(async () => { throw new AuthRequiredError('rejected') })
+  const { protocol } = protocolDouble(async () => {
+    throw new AuthRequiredError('rejected')
+  })
   await assert.rejects(getValidTokens(context(store, protocol)), AuthRequiredError)
   assert.equal(await store.read(key), undefined)
 
@@ -84,20 +113,33 @@ test('invalid_grant deletes only the refresh token that failed (compare-and-clea
 
 test('a transient failure leaves the stored token untouched', async () => {
   const store = new MemoryStore([{ key, tokens: stale }])
-  const { protocol } = protocolDouble(async () => { throw new TemporaryError('down') })
+  const { protocol } = protocolDouble(async () => {
+    throw new TemporaryError('down')
+  })
   await assert.rejects(getValidTokens(context(store, protocol)), TemporaryError)
   assert.deepEqual(await store.read(key), stale)
   assert.equal(store.changes, 0)
 })
 
 test('no session → AuthRequiredError naming the server and client', async () => {
-  const { protocol } = protocolDouble(async () => { throw new Error('no') })
-  await assert.rejects(getValidTokens(context(new MemoryStore(), protocol)), (e: unknown) => e instanceof AuthRequiredError && /https:\/\/auth\.example/.test(e.message) && /cli/.test(e.message))
+  const { protocol } = protocolDouble(async () => {
+    throw new Error('no')
+  })
+  await assert.rejects(
+    getValidTokens(context(new MemoryStore(), protocol)),
+    (e: unknown) =>
+      e instanceof AuthRequiredError && /https:\/\/auth\.example/.test(e.message) && /cli/.test(e.message),
+  )
 })
 
 test('force refreshes a valid token; rejected adopts a peer replacement instead', async () => {
   const store = new MemoryStore([{ key, tokens: fresh }])
-  const { protocol, calls } = protocolDouble(async () => ({ accessToken: 'AT3', tokenType: 'Bearer', refreshToken: 'RT3', expiresInSeconds: 600 }))
+  const { protocol, calls } = protocolDouble(async () => ({
+    accessToken: 'AT3',
+    tokenType: 'Bearer',
+    refreshToken: 'RT3',
+    expiresInSeconds: 600,
+  }))
   assert.equal((await getValidTokens(context(store, protocol), { force: true })).accessToken, 'AT3')
   assert.equal((await getValidTokens(context(store, protocol), { force: true, rejected: 'AT-old' })).accessToken, 'AT3')
   assert.deepEqual(calls, ['RT2'])
@@ -105,7 +147,12 @@ test('force refreshes a valid token; rejected adopts a peer replacement instead'
 
 test('single flight: 50 concurrent callers in one process share one refresh', async () => {
   const store = new MemoryStore([{ key, tokens: stale }])
-  const { protocol, calls } = protocolDouble(async () => ({ accessToken: 'AT4', tokenType: 'Bearer', refreshToken: 'RT4', expiresInSeconds: 600 }))
+  const { protocol, calls } = protocolDouble(async () => ({
+    accessToken: 'AT4',
+    tokenType: 'Bearer',
+    refreshToken: 'RT4',
+    expiresInSeconds: 600,
+  }))
   const flight = new SingleFlight()
   const inner = memoryLock()
   let locks = 0

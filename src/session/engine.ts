@@ -99,7 +99,9 @@ async function refreshAndSave(ctx: SessionContext, current: TokenSet): Promise<T
 }
 
 function notSignedIn(ctx: SessionContext): AuthRequiredError {
-  return new AuthRequiredError(`not signed in to ${ctx.key.serverUrl} as client ${ctx.key.clientId} (tokens: ${ctx.store.location})`)
+  return new AuthRequiredError(
+    `not signed in to ${ctx.key.serverUrl} as client ${ctx.key.clientId} (tokens: ${ctx.store.location})`,
+  )
 }
 
 /** Concurrent callers in one process share one refresh; each process still takes the kernel lock. */

@@ -6,14 +6,44 @@ const S = 1000
 test('isExpiring: less than min(skew, half the lifetime) remains', () => {
   const cases = [
     { name: 'plenty left', tokens: { obtainedAtMs: 0, expiresAtMs: 3600 * S }, now: 0, skew: 60, want: false },
-    { name: 'inside the skew', tokens: { obtainedAtMs: 0, expiresAtMs: 3600 * S }, now: 3541 * S, skew: 60, want: true },
-    { name: 'exactly the skew left is not expiring', tokens: { obtainedAtMs: 0, expiresAtMs: 3600 * S }, now: 3540 * S, skew: 60, want: false },
+    {
+      name: 'inside the skew',
+      tokens: { obtainedAtMs: 0, expiresAtMs: 3600 * S },
+      now: 3541 * S,
+      skew: 60,
+      want: true,
+    },
+    {
+      name: 'exactly the skew left is not expiring',
+      tokens: { obtainedAtMs: 0, expiresAtMs: 3600 * S },
+      now: 3540 * S,
+      skew: 60,
+      want: false,
+    },
     { name: 'expired', tokens: { obtainedAtMs: 0, expiresAtMs: 10 * S }, now: 11 * S, skew: 60, want: true },
-    { name: 'short token: half its life is the margin', tokens: { obtainedAtMs: 0, expiresAtMs: 60 * S }, now: 29 * S, skew: 60, want: false },
-    { name: 'short token past half its life', tokens: { obtainedAtMs: 0, expiresAtMs: 60 * S }, now: 31 * S, skew: 60, want: true },
+    {
+      name: 'short token: half its life is the margin',
+      tokens: { obtainedAtMs: 0, expiresAtMs: 60 * S },
+      now: 29 * S,
+      skew: 60,
+      want: false,
+    },
+    {
+      name: 'short token past half its life',
+      tokens: { obtainedAtMs: 0, expiresAtMs: 60 * S },
+      now: 31 * S,
+      skew: 60,
+      want: true,
+    },
     { name: 'unknown lifetime uses the skew', tokens: { expiresAtMs: 100 * S }, now: 41 * S, skew: 60, want: true },
     { name: 'no expiry is never expiring', tokens: {}, now: 1e15, skew: 60, want: false },
-    { name: 'zero skew: only an expired token', tokens: { obtainedAtMs: 0, expiresAtMs: 10 * S }, now: 9999, skew: 0, want: false },
+    {
+      name: 'zero skew: only an expired token',
+      tokens: { obtainedAtMs: 0, expiresAtMs: 10 * S },
+      now: 9999,
+      skew: 0,
+      want: false,
+    },
   ]
   for (const c of cases) assert.equal(isExpiring(c.tokens, c.now, c.skew), c.want, c.name)
 })

@@ -5,7 +5,11 @@ import type { TokenSet } from '../stores/types.ts'
  * Halving keeps short-lived tokens usable: a 60 s token with a 60 s skew would otherwise be refreshed on every call.
  * A token without a known expiry never counts as expiring; a resource server's 401 is then the signal.
  */
-export function isExpiring(tokens: Pick<TokenSet, 'expiresAtMs' | 'obtainedAtMs'>, nowMs: number, skewSeconds: number): boolean {
+export function isExpiring(
+  tokens: Pick<TokenSet, 'expiresAtMs' | 'obtainedAtMs'>,
+  nowMs: number,
+  skewSeconds: number,
+): boolean {
   if (tokens.expiresAtMs === undefined) return false
   const remainingMs = tokens.expiresAtMs - nowMs
   let marginMs = skewSeconds * 1000

@@ -18,11 +18,15 @@ export interface CallbackAddress {
  * gets the port the kernel gave us (RFC 8252 §7.3: servers such as oidc-provider accept any loopback port).
  * @returns the address, or why the browser flow cannot listen for this URI.
  */
-export function callbackAddress(settings: Pick<Settings, 'redirectUri' | 'callbackPort'>): CallbackAddress | { reason: string } {
+export function callbackAddress(
+  settings: Pick<Settings, 'redirectUri' | 'callbackPort'>,
+): CallbackAddress | { reason: string } {
   const url = URL.canParse(settings.redirectUri) ? new URL(settings.redirectUri) : undefined
   // The listener binds 127.0.0.1 only, so only names that reach it will do.
   if (!url || url.protocol !== 'http:' || (url.hostname !== 'localhost' && url.hostname !== '127.0.0.1')) {
-    return { reason: `the redirect URI ${settings.redirectUri} is not http://localhost or http://127.0.0.1, where authgate listens` }
+    return {
+      reason: `the redirect URI ${settings.redirectUri} is not http://localhost or http://127.0.0.1, where authgate listens`,
+    }
   }
   const isFixed = url.port !== '' && url.port !== '0'
   return {
@@ -73,11 +77,22 @@ export interface FlowGrant {
 export async function runBrowserFlow(input: BrowserFlowInput): Promise<FlowGrant> {
   const wait: CallbackWaitOptions = { timeoutMs: input.timeoutMs, sleep: input.deps.sleep, signal: input.deps.signal }
   try {
-    const request = await input.protocol.authorizationRequest(input.address.redirectUriFor(input.listener.port), input.scope)
+    const request = await input.protocol.authorizationRequest(
+      input.address.redirectUriFor(input.listener.port),
+      input.scope,
+    )
     // Expect the callback before anything can open the URL: a fast browser must find the listener ready.
-    input.listener.expect({ path: input.address.path, state: request.state, handle: (params) => input.protocol.exchangeCode(params, request) })
+    input.listener.expect({
+      path: input.address.path,
+      state: request.state,
+      handle: (params) => input.protocol.exchangeCode(params, request),
+    })
     const opened = input.open ? await openBrowser(input.deps.browser, request.url) : undefined
-    input.ui.authorizationUrl(request.url, opened === undefined ? 'not-opened' : opened.ok ? 'opened' : 'open-failed', opened?.detail)
+    input.ui.authorizationUrl(
+      request.url,
+      opened === undefined ? 'not-opened' : opened.ok ? 'opened' : 'open-failed',
+      opened?.detail,
+    )
     if (opened && !opened.ok) return await raceWithDevice(input, wait)
     const outcome = await input.listener.wait(wait)
     if (outcome.kind === 'done') return { flow: 'browser', grant: outcome.value }

@@ -12,8 +12,13 @@ const pending: DevicePoll = { status: 'pending' }
 
 function authorization(over: Partial<DeviceAuthorization> = {}): DeviceAuthorization {
   return {
-    deviceCode: 'dc', userCode: 'ABCD-EFGH', verificationUri: 'http://as.test/device',
-    verificationUriComplete: 'http://as.test/device?user_code=ABCD-EFGH', expiresInSeconds: 1800, intervalSeconds: 5, ...over,
+    deviceCode: 'dc',
+    userCode: 'ABCD-EFGH',
+    verificationUri: 'http://as.test/device',
+    verificationUriComplete: 'http://as.test/device?user_code=ABCD-EFGH',
+    expiresInSeconds: 1800,
+    intervalSeconds: 5,
+    ...over,
   }
 }
 
@@ -44,24 +49,67 @@ interface Case {
 
 const cases: Case[] = [
   { name: 'approved at once: one interval before the first poll', polls: [granted], want: { sleeps: [5000] } },
-  { name: 'authorization_pending keeps the interval', polls: [pending, pending, granted], want: { sleeps: [5000, 5000, 5000] } },
-  { name: 'slow_down adds 5 s for every later poll', polls: [{ status: 'slow_down' }, pending, granted],
-    want: { sleeps: [5000, 10000, 10000], slower: [[10, 'slow_down']] } },
-  { name: 'slow_down twice adds 10 s', polls: [{ status: 'slow_down' }, { status: 'slow_down' }, granted],
-    want: { sleeps: [5000, 10000, 15000], slower: [[10, 'slow_down'], [15, 'slow_down']] } },
-  { name: '429 without Retry-After backs off like slow_down', polls: [{ status: 'rate_limited' }, granted],
-    want: { sleeps: [5000, 10000], slower: [[10, 'rate_limited']] } },
-  { name: '429 with a reset time waits for it once, then the slower interval', polls: [{ status: 'rate_limited', retryAfterMs: 42_000 }, pending, granted],
-    want: { sleeps: [5000, 42000, 10000], slower: [[10, 'rate_limited']] } },
-  { name: 'expired_token ends the flow', polls: [pending, { status: 'expired' }], want: { error: 'expired_token', sleeps: [5000, 5000] } },
-  { name: 'access_denied ends the flow (AuthGate: also an unknown or used code)', polls: [{ status: 'denied' }],
-    want: { error: 'access_denied', sleeps: [5000] } },
-  { name: 'a server still pending after expires_in is given up on', auth: { expiresInSeconds: 12 }, polls: [pending, pending, pending, granted],
-    want: { error: 'expired_token', sleeps: [5000, 5000, 5000], polls: 3 } },
-  { name: 'a terminal gets a tick every second, and the same polls', auth: { intervalSeconds: 2 }, tickMs: 1000, polls: [pending, granted],
-    want: { sleeps: [1000, 1000, 1000, 1000] } },
-  { name: 'a tick longer than the interval never oversleeps', auth: { intervalSeconds: 3 }, tickMs: 2000, polls: [granted],
-    want: { sleeps: [2000, 1000] } },
+  {
+    name: 'authorization_pending keeps the interval',
+    polls: [pending, pending, granted],
+    want: { sleeps: [5000, 5000, 5000] },
+  },
+  {
+    name: 'slow_down adds 5 s for every later poll',
+    polls: [{ status: 'slow_down' }, pending, granted],
+    want: { sleeps: [5000, 10000, 10000], slower: [[10, 'slow_down']] },
+  },
+  {
+    name: 'slow_down twice adds 10 s',
+    polls: [{ status: 'slow_down' }, { status: 'slow_down' }, granted],
+    want: {
+      sleeps: [5000, 10000, 15000],
+      slower: [
+        [10, 'slow_down'],
+        [15, 'slow_down'],
+      ],
+    },
+  },
+  {
+    name: '429 without Retry-After backs off like slow_down',
+    polls: [{ status: 'rate_limited' }, granted],
+    want: { sleeps: [5000, 10000], slower: [[10, 'rate_limited']] },
+  },
+  {
+    name: '429 with a reset time waits for it once, then the slower interval',
+    polls: [{ status: 'rate_limited', retryAfterMs: 42_000 }, pending, granted],
+    want: { sleeps: [5000, 42000, 10000], slower: [[10, 'rate_limited']] },
+  },
+  {
+    name: 'expired_token ends the flow',
+    polls: [pending, { status: 'expired' }],
+    want: { error: 'expired_token', sleeps: [5000, 5000] },
+  },
+  {
+    name: 'access_denied ends the flow (AuthGate: also an unknown or used code)',
+    polls: [{ status: 'denied' }],
+    want: { error: 'access_denied', sleeps: [5000] },
+  },
+  {
+    name: 'a server still pending after expires_in is given up on',
+    auth: { expiresInSeconds: 12 },
+    polls: [pending, pending, pending, granted],
+    want: { error: 'expired_token', sleeps: [5000, 5000, 5000], polls: 3 },
+  },
+  {
+    name: 'a terminal gets a tick every second, and the same polls',
+    auth: { intervalSeconds: 2 },
+    tickMs: 1000,
+    polls: [pending, granted],
+    want: { sleeps: [1000, 1000, 1000, 1000] },
+  },
+  {
+    name: 'a tick longer than the interval never oversleeps',
+    auth: { intervalSeconds: 3 },
+    tickMs: 2000,
+    polls: [granted],
+    want: { sleeps: [2000, 1000] },
+  },
 ]
 
 for (const c of cases) {
@@ -81,7 +129,10 @@ for (const c of cases) {
     }
     const run = runDeviceFlow({ protocol, scope: 'email profile', clock: time.clock, sleep: time.sleep, ui })
     if (c.want.error) {
-      await assert.rejects(run, (err: unknown) => err instanceof RequestFailedError && err.error === c.want.error && err.exitCode === 1)
+      await assert.rejects(
+        run,
+        (err: unknown) => err instanceof RequestFailedError && err.error === c.want.error && err.exitCode === 1,
+      )
     } else {
       assert.deepEqual(await run, GRANT)
     }
@@ -95,8 +146,16 @@ test('device poller: the countdown counts down to the code expiry, and settles o
   const time = fakeTime()
   const seen: number[] = []
   let settled = 0
-  const ui: DeviceUi = { deviceCode() {}, tickMs: 1000, waiting: (s) => void seen.push(s), settled: () => void settled++ }
-  const protocol = { deviceAuthorization: async () => authorization({ intervalSeconds: 2, expiresInSeconds: 600 }), pollDevice: async () => granted }
+  const ui: DeviceUi = {
+    deviceCode() {},
+    tickMs: 1000,
+    waiting: (s) => void seen.push(s),
+    settled: () => void settled++,
+  }
+  const protocol = {
+    deviceAuthorization: async () => authorization({ intervalSeconds: 2, expiresInSeconds: 600 }),
+    pollDevice: async () => granted,
+  }
   await runDeviceFlow({ protocol, scope: '', clock: time.clock, sleep: time.sleep, ui })
   assert.deepEqual(seen, [600, 599])
   assert.equal(settled, 1)
@@ -106,7 +165,10 @@ test('device poller: deviceCode is awaited before the first poll (the demo appro
   const time = fakeTime()
   const order: string[] = []
   const ui: DeviceUi = { deviceCode: async (auth) => void order.push(`shown ${auth.userCode}`) }
-  const protocol = { deviceAuthorization: async () => authorization(), pollDevice: async () => (order.push('poll'), granted) }
+  const protocol = {
+    deviceAuthorization: async () => authorization(),
+    pollDevice: async () => (order.push('poll'), granted),
+  }
   await runDeviceFlow({ protocol, scope: '', clock: time.clock, sleep: time.sleep, ui })
   assert.deepEqual(order, ['shown ABCD-EFGH', 'poll'])
 })
@@ -119,7 +181,14 @@ test('device poller: Ctrl+C while waiting ends at once with InterruptedError (ex
     return time.sleep(ms, signal)
   }
   const protocol = { deviceAuthorization: async () => authorization(), pollDevice: async () => (polls++, pending) }
-  const run = runDeviceFlow({ protocol, scope: '', clock: time.clock, sleep, signal: time.controller.signal, ui: { deviceCode() {} } })
+  const run = runDeviceFlow({
+    protocol,
+    scope: '',
+    clock: time.clock,
+    sleep,
+    signal: time.controller.signal,
+    ui: { deviceCode() {} },
+  })
   await assert.rejects(run, (err: unknown) => err instanceof InterruptedError && err.exitCode === 130)
   assert.equal(polls, 1)
 })
@@ -130,47 +199,99 @@ test('device poller: Ctrl+C while a poll is in flight drops even a granted answe
     deviceAuthorization: async () => authorization(),
     pollDevice: async () => (time.controller.abort(new Error('SIGINT')), granted),
   }
-  const run = runDeviceFlow({ protocol, scope: '', clock: time.clock, sleep: time.sleep, signal: time.controller.signal, ui: { deviceCode() {} } })
+  const run = runDeviceFlow({
+    protocol,
+    scope: '',
+    clock: time.clock,
+    sleep: time.sleep,
+    signal: time.controller.signal,
+    ui: { deviceCode() {} },
+  })
   await assert.rejects(run, InterruptedError)
 })
 
 test('device poller: a failing device authorization request is passed through untouched', async () => {
   const time = fakeTime()
-  const failure = new RequestFailedError('device authorization failed: unauthorized_client', { error: 'unauthorized_client' })
+  const failure = new RequestFailedError('device authorization failed: unauthorized_client', {
+    error: 'unauthorized_client',
+  })
   const protocol = { deviceAuthorization: async () => Promise.reject(failure), pollDevice: async () => granted }
-  await assert.rejects(runDeviceFlow({ protocol, scope: '', clock: time.clock, sleep: time.sleep, ui: { deviceCode() {} } }), (err) => err === failure)
+  await assert.rejects(
+    runDeviceFlow({ protocol, scope: '', clock: time.clock, sleep: time.sleep, ui: { deviceCode() {} } }),
+    (err) => err === failure,
+  )
   assert.deepEqual(time.slept, [])
 })
 
 // ---- the same loop over the real protocol client and boundedFetch, answers built by hand ----
 
 const DEVICE_ANSWER = {
-  device_code: 'a'.repeat(40), user_code: 'WXYZ-2345', verification_uri: 'https://as.test/device',
-  verification_uri_complete: 'https://as.test/device?user_code=WXYZ-2345', expires_in: 1800, interval: 5,
+  device_code: 'a'.repeat(40),
+  user_code: 'WXYZ-2345',
+  verification_uri: 'https://as.test/device',
+  verification_uri_complete: 'https://as.test/device?user_code=WXYZ-2345',
+  expires_in: 1800,
+  interval: 5,
 }
-const TOKENS = { access_token: 'at', token_type: 'Bearer', refresh_token: 'rt', expires_in: 3600, scope: 'email profile' }
+const TOKENS = {
+  access_token: 'at',
+  token_type: 'Bearer',
+  refresh_token: 'rt',
+  expires_in: 3600,
+  scope: 'email profile',
+}
 
 type Answer = { status: number; body: Record<string, unknown>; headers?: Record<string, string> }
 const oauthError = (error: string, status = 400): Answer => ({ status, body: { error } })
 
-const httpCases: Array<{ name: string; answers: (nowMs: number) => Answer[]; want: { sleeps?: number[]; error?: (err: unknown) => boolean } }> = [
-  { name: 'AuthGate: authorization_pending, then tokens', answers: () => [oauthError('authorization_pending'), { status: 200, body: TOKENS }],
-    want: { sleeps: [5000, 5000] } },
-  { name: 'slow_down (RFC 8628 servers; AuthGate never sends it)', answers: () => [oauthError('slow_down'), { status: 200, body: TOKENS }],
-    want: { sleeps: [5000, 10000] } },
-  { name: "AuthGate's 429 with X-RateLimit-Reset 50 s away: wait for the reset, then poll slower",
+const httpCases: Array<{
+  name: string
+  answers: (nowMs: number) => Answer[]
+  want: { sleeps?: number[]; error?: (err: unknown) => boolean }
+}> = [
+  {
+    name: 'AuthGate: authorization_pending, then tokens',
+    answers: () => [oauthError('authorization_pending'), { status: 200, body: TOKENS }],
+    want: { sleeps: [5000, 5000] },
+  },
+  {
+    name: 'slow_down (RFC 8628 servers; AuthGate never sends it)',
+    answers: () => [oauthError('slow_down'), { status: 200, body: TOKENS }],
+    want: { sleeps: [5000, 10000] },
+  },
+  {
+    name: "AuthGate's 429 with X-RateLimit-Reset 50 s away: wait for the reset, then poll slower",
     answers: (now) => [
-      { status: 429, body: { error: 'rate_limit_exceeded' }, headers: { 'x-ratelimit-reset': String(Math.floor(now / 1000) + 5 + 50) } },
-      oauthError('authorization_pending'), { status: 200, body: TOKENS }],
-    want: { sleeps: [5000, 50000, 10000] } },
-  { name: 'expired_token', answers: () => [oauthError('expired_token')],
-    want: { error: (e) => e instanceof RequestFailedError && e.error === 'expired_token' } },
-  { name: 'access_denied (AuthGate: unknown or used code)', answers: () => [oauthError('access_denied')],
-    want: { error: (e) => e instanceof RequestFailedError && e.error === 'access_denied' } },
-  { name: 'invalid_client is a failure, not a reason to keep polling', answers: () => [oauthError('invalid_client')],
-    want: { error: (e) => e instanceof RequestFailedError && e.error === 'invalid_client' } },
-  { name: '5xx after the retries is temporary (exit 5)', answers: () => Array(5).fill(oauthError('server_error', 503)),
-    want: { error: (e) => e instanceof TemporaryError && e.exitCode === 5 } },
+      {
+        status: 429,
+        body: { error: 'rate_limit_exceeded' },
+        headers: { 'x-ratelimit-reset': String(Math.floor(now / 1000) + 5 + 50) },
+      },
+      oauthError('authorization_pending'),
+      { status: 200, body: TOKENS },
+    ],
+    want: { sleeps: [5000, 50000, 10000] },
+  },
+  {
+    name: 'expired_token',
+    answers: () => [oauthError('expired_token')],
+    want: { error: (e) => e instanceof RequestFailedError && e.error === 'expired_token' },
+  },
+  {
+    name: 'access_denied (AuthGate: unknown or used code)',
+    answers: () => [oauthError('access_denied')],
+    want: { error: (e) => e instanceof RequestFailedError && e.error === 'access_denied' },
+  },
+  {
+    name: 'invalid_client is a failure, not a reason to keep polling',
+    answers: () => [oauthError('invalid_client')],
+    want: { error: (e) => e instanceof RequestFailedError && e.error === 'invalid_client' },
+  },
+  {
+    name: '5xx after the retries is temporary (exit 5)',
+    answers: () => Array(5).fill(oauthError('server_error', 503)),
+    want: { error: (e) => e instanceof TemporaryError && e.exitCode === 5 },
+  },
 ]
 
 for (const c of httpCases) {
@@ -185,10 +306,19 @@ for (const c of httpCases) {
       return Response.json(a.body, { status: a.status, headers: a.headers ?? {} })
     }) as typeof globalThis.fetch
     const protocol = createProtocol({
-      serverUrl: 'https://as.test', clientId: 'cli', clientAuth: 'post',
-      http: { fetch, sleep: time.sleep, clock: time.clock }, budget: new RetryBudget(time.clock.now()),
+      serverUrl: 'https://as.test',
+      clientId: 'cli',
+      clientAuth: 'post',
+      http: { fetch, sleep: time.sleep, clock: time.clock },
+      budget: new RetryBudget(time.clock.now()),
     })
-    const run = runDeviceFlow({ protocol, scope: 'email profile', clock: time.clock, sleep: time.sleep, ui: { deviceCode() {} } })
+    const run = runDeviceFlow({
+      protocol,
+      scope: 'email profile',
+      clock: time.clock,
+      sleep: time.sleep,
+      ui: { deviceCode() {} },
+    })
     if (c.want.error) return void (await assert.rejects(run, c.want.error))
     assert.equal((await run).accessToken, 'at')
     assert.deepEqual(time.slept, c.want.sleeps)

@@ -60,7 +60,7 @@ async function pollUntilDecided(input: DeviceFlowInput, auth: DeviceAuthorizatio
       intervalMs += SLOW_DOWN_STEP_MS
       input.ui.slower?.(intervalMs / 1000, poll.status)
     }
-    waitMs = Math.max(intervalMs, poll.status === 'rate_limited' ? poll.retryAfterMs ?? 0 : 0)
+    waitMs = Math.max(intervalMs, poll.status === 'rate_limited' ? (poll.retryAfterMs ?? 0) : 0)
     // A server that keeps answering `authorization_pending` after the code's lifetime must not keep us here.
     if (input.clock.now() >= deadlineMs) throw expired()
   }
@@ -96,8 +96,11 @@ function expired(): RequestFailedError {
 function denied(poll: Extract<DevicePoll, { status: 'denied' }>): RequestFailedError {
   // AuthGate also answers access_denied for a code it does not know or has already redeemed (authgate-server.md §3).
   const detail = poll.description ? `: ${poll.description}` : ''
-  return new RequestFailedError(`the server refused the device sign-in (access_denied${detail}): it was denied, or the code is unknown or already used`, {
-    error: 'access_denied',
-    hint: 'run `authgate login` to start again',
-  })
+  return new RequestFailedError(
+    `the server refused the device sign-in (access_denied${detail}): it was denied, or the code is unknown or already used`,
+    {
+      error: 'access_denied',
+      hint: 'run `authgate login` to start again',
+    },
+  )
 }

@@ -4,7 +4,14 @@ import { listenForCallback, type CallbackListener } from '../loopback/callback-s
 import type { TokenSet } from '../stores/types.ts'
 import type { Deps } from './deps.ts'
 import type { SessionContext } from './engine.ts'
-import { callbackAddress, runBrowserFlow, type BrowserUi, type CallbackAddress, type Flow, type FlowGrant } from './login-browser.ts'
+import {
+  callbackAddress,
+  runBrowserFlow,
+  type BrowserUi,
+  type CallbackAddress,
+  type Flow,
+  type FlowGrant,
+} from './login-browser.ts'
 import { runDeviceFlow, type DeviceUi } from './login-device.ts'
 import type { Grant, LoginProtocol, Protocol } from './protocol-types.ts'
 import { saveLoginTokens } from './placement.ts'
@@ -30,7 +37,8 @@ export interface FlowSignals {
 export function decideFlow(s: FlowSignals): { flow: Flow; reason?: string } {
   if (s.forced) return { flow: s.forced }
   if (s.ssh && !s.display) return { flow: 'device', reason: 'this is an SSH session without a display' }
-  if (needsDisplayServer(s.platform) && !s.display) return { flow: 'device', reason: 'there is no display (DISPLAY and WAYLAND_DISPLAY are unset)' }
+  if (needsDisplayServer(s.platform) && !s.display)
+    return { flow: 'device', reason: 'there is no display (DISPLAY and WAYLAND_DISPLAY are unset)' }
   if (!s.portFree) return { flow: 'device', reason: 'the callback port cannot be bound' }
   return { flow: 'browser' }
 }
@@ -73,7 +81,10 @@ export interface LoginRequest {
 
 /** The narrow part of an OpenSession the login needs. */
 export interface LoginSession {
-  readonly settings: Pick<Settings, 'scope' | 'redirectUri' | 'callbackPort' | 'callbackTimeoutMs' | 'tokenStore' | 'tokenFile' | 'lockTimeoutMs'>
+  readonly settings: Pick<
+    Settings,
+    'scope' | 'redirectUri' | 'callbackPort' | 'callbackTimeoutMs' | 'tokenStore' | 'tokenFile' | 'lockTimeoutMs'
+  >
   readonly context: SessionContext
   protocol(): Promise<LoginProtocol & Pick<Protocol, 'issuer'>>
 }
@@ -91,7 +102,12 @@ export interface LoginResult {
  * @throws InterruptedError, UsageError (--browser with a busy port), RequestFailedError (denied, expired, refused),
  *   TemporaryError, ProtocolError, StoreError.
  */
-export async function signIn(session: LoginSession, deps: LoginDeps, request: LoginRequest, ui: LoginUi): Promise<LoginResult> {
+export async function signIn(
+  session: LoginSession,
+  deps: LoginDeps,
+  request: LoginRequest,
+  ui: LoginUi,
+): Promise<LoginResult> {
   const protocol = await session.protocol()
   const { flow, grant } = await obtainGrant(session, deps, request, ui, protocol)
   const tokens = tokensFromGrant(grant, deps.clock.now(), { issuer: await protocol.issuer(), flow })
@@ -100,9 +116,16 @@ export async function signIn(session: LoginSession, deps: LoginDeps, request: Lo
   return { tokens, flow }
 }
 
-async function obtainGrant(session: LoginSession, deps: LoginDeps, request: LoginRequest, ui: LoginUi, protocol: LoginProtocol): Promise<FlowGrant> {
+async function obtainGrant(
+  session: LoginSession,
+  deps: LoginDeps,
+  request: LoginRequest,
+  ui: LoginUi,
+  protocol: LoginProtocol,
+): Promise<FlowGrant> {
   const { scope, callbackTimeoutMs: timeoutMs } = session.settings
-  const device = (signal: AbortSignal | undefined) => runDeviceFlow({ protocol, scope, clock: deps.clock, sleep: deps.sleep, signal, ui })
+  const device = (signal: AbortSignal | undefined) =>
+    runDeviceFlow({ protocol, scope, clock: deps.clock, sleep: deps.sleep, signal, ui })
   const signals = environmentSignals(deps.env, deps.platform, request.forced)
   const first = decideFlow(signals)
   if (first.flow === 'device') return deviceOnly(first.reason, ui, device, deps)
@@ -130,7 +153,12 @@ async function bindCallback(settings: LoginSession['settings']): Promise<Bound> 
   return bound.ok ? { ok: true, listener: bound.listener, address } : bound
 }
 
-async function deviceOnly(reason: string | undefined, ui: LoginUi, device: (signal: AbortSignal | undefined) => Promise<Grant>, deps: LoginDeps): Promise<FlowGrant> {
+async function deviceOnly(
+  reason: string | undefined,
+  ui: LoginUi,
+  device: (signal: AbortSignal | undefined) => Promise<Grant>,
+  deps: LoginDeps,
+): Promise<FlowGrant> {
   ui.flow?.('device', reason)
   return { flow: 'device', grant: await device(deps.signal) }
 }

@@ -46,14 +46,26 @@ export async function openSession(settings: Settings, deps: Deps, options: OpenO
   return { settings, key, store, context, protocol: loadProtocol }
 }
 
-async function buildProtocol(settings: Settings, key: SessionKey, deps: Deps, trace?: (line: string) => void): Promise<ProtocolHandle> {
+async function buildProtocol(
+  settings: Settings,
+  key: SessionKey,
+  deps: Deps,
+  trace?: (line: string) => void,
+): Promise<ProtocolHandle> {
   const [{ createProtocol }, { RetryBudget }] = await Promise.all([import('./protocol.ts'), import('../oauth/http.ts')])
   return createProtocol({
     serverUrl: key.serverUrl,
     clientId: key.clientId,
     clientSecret: settings.clientSecret,
     clientAuth: settings.clientAuth,
-    http: { fetch: deps.fetch, sleep: deps.sleep, clock: deps.clock, trace, signal: deps.signal, requestTimeoutMs: settings.httpTimeoutMs },
+    http: {
+      fetch: deps.fetch,
+      sleep: deps.sleep,
+      clock: deps.clock,
+      trace,
+      signal: deps.signal,
+      requestTimeoutMs: settings.httpTimeoutMs,
+    },
     budget: new RetryBudget(deps.clock.now()),
   })
 }

@@ -22,7 +22,12 @@ export interface LoginSaveSession {
  * @throws StoreError (a store that cannot be used, tokens too large for `keyring`), TemporaryError (lock or keyring
  *   timeout), InterruptedError.
  */
-export async function saveLoginTokens(session: LoginSaveSession, tokens: TokenSet, deps: Pick<Deps, 'sleep' | 'platform'>, say: (line: string) => void): Promise<Placed> {
+export async function saveLoginTokens(
+  session: LoginSaveSession,
+  tokens: TokenSet,
+  deps: Pick<Deps, 'sleep' | 'platform'>,
+  say: (line: string) => void,
+): Promise<Placed> {
   const ctx = session.context
   const lock = await ctx.lockFile(ctx.lockPath, { timeoutMs: ctx.lockTimeoutMs, signal: ctx.signal })
   let placed: Placed
@@ -35,7 +40,11 @@ export async function saveLoginTokens(session: LoginSaveSession, tokens: TokenSe
   return placed
 }
 
-async function placeLogin(session: LoginSaveSession, tokens: TokenSet, deps: Pick<Deps, 'sleep' | 'platform'>): Promise<Placed> {
+async function placeLogin(
+  session: LoginSaveSession,
+  tokens: TokenSet,
+  deps: Pick<Deps, 'sleep' | 'platform'>,
+): Promise<Placed> {
   const { store, key, lockFile, clock } = session.context
   const { AutoStore } = await import('../stores/auto-store.ts')
   if (store instanceof AutoStore) return store.place(key, tokens)
@@ -60,20 +69,26 @@ export function describePlacement(placed: Placed, mode: StoreName): string[] {
   const lines: string[] = []
   if (mode === 'auto') lines.push(`auto: ${autoLine(placed)}`)
   for (const { store, location } of placed.removedFrom) {
-    lines.push(store === 'file'
-      ? `moved the session out of the file ${location}: the plaintext copy there is removed`
-      : `removed the earlier copy of the session from ${location}`)
+    lines.push(
+      store === 'file'
+        ? `moved the session out of the file ${location}: the plaintext copy there is removed`
+        : `removed the earlier copy of the session from ${location}`,
+    )
   }
-  for (const { location, reason } of placed.leftIn) lines.push(`warning: could not remove the earlier copy of the session from ${location}: ${reason}`)
+  for (const { location, reason } of placed.leftIn)
+    lines.push(`warning: could not remove the earlier copy of the session from ${location}: ${reason}`)
   return lines
 }
 
 function autoLine(placed: Placed): string {
   const why = placed.notKeyring
-  if (why !== undefined && 'failure' in why) return `tokens saved in the file ${placed.location}, because ${why.failure}`
+  if (why !== undefined && 'failure' in why)
+    return `tokens saved in the file ${placed.location}, because ${why.failure}`
   if (why !== undefined) {
-    return `the tokens (${why.tooLargeBytes} bytes) are larger than an OS keyring item holds (${KEYRING_ITEM_LIMIT_BYTES} bytes): `
-      + `saved in the encrypted file ${placed.location}, its key in the OS keyring`
+    return (
+      `the tokens (${why.tooLargeBytes} bytes) are larger than an OS keyring item holds (${KEYRING_ITEM_LIMIT_BYTES} bytes): ` +
+      `saved in the encrypted file ${placed.location}, its key in the OS keyring`
+    )
   }
   return `tokens saved in ${placed.store === 'keyring' ? '' : `the ${placed.store} file `}${placed.location}`
 }

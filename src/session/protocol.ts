@@ -9,10 +9,21 @@ import type { TokenSet } from '../stores/types.ts'
 import { buildAuthorizationUrl, exchangeAuthorizationCode } from '../oauth/authorization-code.ts'
 import { pollDeviceToken, requestDeviceAuthorization } from '../oauth/device.ts'
 import { retryAfterMs, RetryBudget } from '../oauth/http.ts'
-import type { AuthorizationRequest, DeviceAuthorization, DevicePoll, Grant, Identity, LoginProtocol, Protocol, RevocationProtocol } from './protocol-types.ts'
+import type {
+  AuthorizationRequest,
+  DeviceAuthorization,
+  DevicePoll,
+  Grant,
+  Identity,
+  LoginProtocol,
+  Protocol,
+  RevocationProtocol,
+} from './protocol-types.ts'
 
 /** Built on first need (lazy import from the session), so the hot path never parses protocol code. */
-export function createProtocol(ctx: OAuthContext): Protocol & LoginProtocol & RevocationProtocol & { metadata(): Promise<ServerMetadata>; ctx: OAuthContext } {
+export function createProtocol(
+  ctx: OAuthContext,
+): Protocol & LoginProtocol & RevocationProtocol & { metadata(): Promise<ServerMetadata>; ctx: OAuthContext } {
   let metadata: Promise<ServerMetadata> | undefined
   const discover = () => (metadata ??= classify(discoverServer(ctx), 'discovery'))
   return {
@@ -46,7 +57,10 @@ async function identifyWith(ctx: OAuthContext, as: ServerMetadata, tokens: Token
     const facts = await attempt()
     if (!facts) continue
     // AuthGate's tokeninfo names the user by id only; its userinfo adds preferred_username for "signed in as".
-    const named = facts.active && !facts.username && source !== 'userinfo' ? await requestUserInfo(ctx, as, tokens.accessToken).catch(() => undefined) : undefined
+    const named =
+      facts.active && !facts.username && source !== 'userinfo'
+        ? await requestUserInfo(ctx, as, tokens.accessToken).catch(() => undefined)
+        : undefined
     return {
       verified: facts.active,
       subject: facts.subject ?? named?.subject,
@@ -79,16 +93,24 @@ export function classifyError(err: unknown, step: string): unknown {
       return new AuthRequiredError(`the server rejected the refresh token (${detail})`, { cause: err })
     }
     if (err.status === 429 || err.status >= 500) return new TemporaryError(`${step} failed: ${detail}`, { cause: err })
-    return new RequestFailedError(`${step} failed: the server answered ${err.status} ${detail}`, { status: err.status, error: err.error, cause: err })
+    return new RequestFailedError(`${step} failed: the server answered ${err.status} ${detail}`, {
+      status: err.status,
+      error: err.error,
+      cause: err,
+    })
   }
   if (err instanceof oauth.WWWAuthenticateChallengeError) {
     const scheme = err.cause[0]?.parameters.error ?? err.cause[0]?.scheme ?? 'unauthorized'
-    return new RequestFailedError(`${step} failed: the server answered ${err.status} (${scheme}); check the client id and secret`, { status: err.status, error: scheme, cause: err })
+    return new RequestFailedError(
+      `${step} failed: the server answered ${err.status} (${scheme}); check the client id and secret`,
+      { status: err.status, error: scheme, cause: err },
+    )
   }
   if (err instanceof oauth.OperationProcessingError || err instanceof oauth.UnsupportedOperationError) {
     return new ProtocolError(`${step} failed: the server's answer is not acceptable (${err.message})`, { cause: err })
   }
-  if (isFetchFailure(err)) return new TemporaryError(`${step} failed: cannot reach the server (${causeOf(err)})`, { cause: err })
+  if (isFetchFailure(err))
+    return new TemporaryError(`${step} failed: cannot reach the server (${causeOf(err)})`, { cause: err })
   return err
 }
 

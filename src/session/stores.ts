@@ -24,8 +24,18 @@ export interface BackendDeps {
  */
 export async function openStore(settings: Settings, _key: SessionKey, deps: Deps): Promise<TokenStore> {
   const { createLockFile } = await import('../lock/kernel-lock.ts')
-  const lockFile = createLockFile({ pid: deps.pid, sleep: deps.sleep, platform: deps.platform, waiter: deps.lockWaiter })
-  const backends = await openBackends(settings, { lockFile, clock: deps.clock, sleep: deps.sleep, platform: deps.platform })
+  const lockFile = createLockFile({
+    pid: deps.pid,
+    sleep: deps.sleep,
+    platform: deps.platform,
+    waiter: deps.lockWaiter,
+  })
+  const backends = await openBackends(settings, {
+    lockFile,
+    clock: deps.clock,
+    sleep: deps.sleep,
+    platform: deps.platform,
+  })
   switch (settings.tokenStore) {
     case 'file':
       return backends.file
@@ -41,7 +51,10 @@ export async function openStore(settings: Settings, _key: SessionKey, deps: Deps
 }
 
 /** The three backends over the settings' paths; the keyring ones (and the addon) load on first use, sharing one client. */
-export async function openBackends(settings: Pick<Settings, 'tokenFile' | 'lockTimeoutMs'>, deps: BackendDeps): Promise<Backends> {
+export async function openBackends(
+  settings: Pick<Settings, 'tokenFile' | 'lockTimeoutMs'>,
+  deps: BackendDeps,
+): Promise<Backends> {
   const { FileStore } = await import('../stores/file-store.ts')
   const options = { lockFile: deps.lockFile, lockTimeoutMs: settings.lockTimeoutMs, now: () => deps.clock.now() }
   const once = <T>(load: () => Promise<T>) => {
@@ -50,7 +63,12 @@ export async function openBackends(settings: Pick<Settings, 'tokenFile' | 'lockT
   }
   const client = once(async () => {
     const { KeyringClient } = await import('../stores/keyring-client.ts')
-    return new KeyringClient({ sleep: deps.sleep, platform: deps.platform, api: deps.keyringApi, timeoutMs: deps.keyringTimeoutMs })
+    return new KeyringClient({
+      sleep: deps.sleep,
+      platform: deps.platform,
+      api: deps.keyringApi,
+      timeoutMs: deps.keyringTimeoutMs,
+    })
   })
   return {
     file: new FileStore(settings.tokenFile, options),

@@ -41,7 +41,8 @@ function setup(mode: MemoryKeyring['mode'] = 'ok') {
   const keyring = new KeyringStore(client, options)
   const encrypted = new EncryptedStore(join(dir, 'tokens.enc'), { ...options, keyring: client })
   const backends: Backends = { file, keyring: async () => keyring, encrypted: async () => encrypted }
-  const entry = () => (existsSync(file.location) ? JSON.parse(readFileSync(file.location, 'utf8')).sessions?.[key.account] : undefined)
+  const entry = () =>
+    existsSync(file.location) ? JSON.parse(readFileSync(file.location, 'utf8')).sessions?.[key.account] : undefined
   return { api, file, keyring, encrypted, backends, auto: new AutoStore(backends), entry }
 }
 
@@ -75,7 +76,10 @@ describe('auto at login (place)', () => {
       const placed = await s.auto.place(key, small)
       assert.equal(placed.store, 'file')
       assert.ok(placed.notKeyring && 'failure' in placed.notKeyring)
-      assert.match(placed.notKeyring.failure, mode === 'hang' ? /did not answer a write within 1 s/ : /cannot be used \(write failed\)/)
+      assert.match(
+        placed.notKeyring.failure,
+        mode === 'hang' ? /did not answer a write within 1 s/ : /cannot be used \(write failed\)/,
+      )
       assert.equal(s.entry().access_token, 'at-1')
       assert.equal(s.api.calls.length, 1, 'the failed keyring is asked once, not again for clean-up')
     })
@@ -144,15 +148,25 @@ describe('auto after login: the remembered backend', () => {
     const auto = new AutoStore(s.backends)
     assert.deepEqual(await auto.read(key), small)
     assert.equal(auto.kind, 'keyring')
-    assert.deepEqual((await auto.list()).map((x) => [x.key.account, x.store]).sort(), [[key.account, 'keyring'], [other.account, 'keyring']])
+    assert.deepEqual((await auto.list()).map((x) => [x.key.account, x.store]).sort(), [
+      [key.account, 'keyring'],
+      [other.account, 'keyring'],
+    ])
     s.api.mode = 'unavailable'
-    assert.equal(await new AutoStore(s.backends).read(key), undefined, 'without a pointer, a failing keyring hides nothing recorded')
+    assert.equal(
+      await new AutoStore(s.backends).read(key),
+      undefined,
+      'without a pointer, a failing keyring hides nothing recorded',
+    )
   })
 
   test('the explicit file store refuses a pointer entry instead of reporting "not signed in"', async () => {
     const s = setup()
     await s.auto.place(key, small)
-    await assert.rejects(s.file.read(key), (e: unknown) => e instanceof StoreError && /records that they are in the keyring store/.test(e.message))
+    await assert.rejects(
+      s.file.read(key),
+      (e: unknown) => e instanceof StoreError && /records that they are in the keyring store/.test(e.message),
+    )
   })
 })
 
@@ -178,7 +192,10 @@ describe('moving with an explicit --token-store', () => {
   test('too large for a keyring item: refused before anything is written', async () => {
     const s = setup()
     await s.file.write(key, small)
-    await assert.rejects(moveSessionTo(s.backends, 'keyring', key, large), /larger than an OS keyring item holds \(2560 bytes/)
+    await assert.rejects(
+      moveSessionTo(s.backends, 'keyring', key, large),
+      /larger than an OS keyring item holds \(2560 bytes/,
+    )
     assert.equal(s.entry().access_token, 'at-1')
     assert.deepEqual(s.api.calls, [])
   })

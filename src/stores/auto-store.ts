@@ -1,7 +1,16 @@
 import type { SessionKey } from '../config/session-key.ts'
 import { isKeyringFailure } from './keyring-client.ts'
 import { fitsKeyring } from './keyring-store.ts'
-import { backend, type Backend, type Backends, choosePlacement, type Placed, placeAutomatically, putIn, removeOtherCopies } from './placement.ts'
+import {
+  backend,
+  type Backend,
+  type Backends,
+  choosePlacement,
+  type Placed,
+  placeAutomatically,
+  putIn,
+  removeOtherCopies,
+} from './placement.ts'
 import type { StoredSession, TokenSet, TokenStore } from './types.ts'
 
 /**
@@ -48,7 +57,11 @@ export class AutoStore implements TokenStore {
       await this.place(key, tokens)
       return
     }
-    const store = choosePlacement({ remembered: placed.store, keyringWorks: true, fitsKeyring: fitsKeyring(key, tokens) })
+    const store = choosePlacement({
+      remembered: placed.store,
+      keyringWorks: true,
+      fitsKeyring: fitsKeyring(key, tokens),
+    })
     if (store === placed.store) return (await this.#use(store)).write(key, tokens)
     // Only a keyring session that outgrew its item moves (to the encrypted file): repoint, then drop the old item.
     await putIn(this.#backends, store, key, tokens, 'always')

@@ -7,7 +7,14 @@ import { after, describe, test } from 'node:test'
 import { sessionKey } from '../config/session-key.ts'
 import { StoreError } from '../errors.ts'
 import type { LockFile } from '../lock/types.ts'
-import { EncryptedStore, encryptedStorePath, KEY_SERVICE, openEnvelope, parseEnvelope, sealDocument } from './encrypted-store.ts'
+import {
+  EncryptedStore,
+  encryptedStorePath,
+  KEY_SERVICE,
+  openEnvelope,
+  parseEnvelope,
+  sealDocument,
+} from './encrypted-store.ts'
 import { KeyringClient, KeyringUnavailableError } from './keyring-client.ts'
 import { MemoryKeyring } from './memory-keyring.ts'
 import type { TokenSet } from './types.ts'
@@ -21,15 +28,24 @@ const NOW = Date.UTC(2030, 0, 1)
 const SRC = '/home/u/.config/authgate/tokens.enc'
 const key = sessionKey('https://auth.example.com', 'cli')
 const other = sessionKey('https://auth.example.com', 'other')
-const tokens: TokenSet = { accessToken: 'at-secret-1', tokenType: 'Bearer', refreshToken: 'rt-secret-1', obtainedAtMs: NOW }
+const tokens: TokenSet = {
+  accessToken: 'at-secret-1',
+  tokenType: 'Bearer',
+  refreshToken: 'rt-secret-1',
+  obtainedAtMs: NOW,
+}
 
 const locks: string[] = []
 const recordingLock: LockFile = async (path) => (locks.push(path), { path, release: () => {} })
-const neverSleep = (_ms: number, signal?: AbortSignal) => new Promise<void>((_, reject) => signal?.addEventListener('abort', reject))
+const neverSleep = (_ms: number, signal?: AbortSignal) =>
+  new Promise<void>((_, reject) => signal?.addEventListener('abort', reject))
 
 function storeAt(path: string, api = new MemoryKeyring()) {
   const keyring = new KeyringClient({ api, sleep: neverSleep, platform: 'linux' })
-  return { api, store: new EncryptedStore(path, { lockFile: recordingLock, lockTimeoutMs: 1000, now: () => NOW, keyring }) }
+  return {
+    api,
+    store: new EncryptedStore(path, { lockFile: recordingLock, lockTimeoutMs: 1000, now: () => NOW, keyring }),
+  }
 }
 
 describe('the envelope', () => {
@@ -41,9 +57,16 @@ describe('the envelope', () => {
     assert.equal(openEnvelope(envelope, secret, SRC), '{"version":1,"sessions":{}}\n')
     const outer = JSON.parse(sealed)
     assert.deepEqual(Object.keys(outer), ['format', 'version', 'cipher', 'key', 'iv', 'tag', 'data'])
-    assert.deepEqual([outer.format, outer.version, outer.cipher, outer.key], ['authgate-encrypted-token-store', 1, 'aes-256-gcm', 'acct#1'])
+    assert.deepEqual(
+      [outer.format, outer.version, outer.cipher, outer.key],
+      ['authgate-encrypted-token-store', 1, 'aes-256-gcm', 'acct#1'],
+    )
     assert.doesNotMatch(sealed, /sessions/)
-    assert.notEqual(JSON.parse(sealDocument('x', secret, 'acct#1')).iv, JSON.parse(sealDocument('x', secret, 'acct#1')).iv, 'a fresh IV per write')
+    assert.notEqual(
+      JSON.parse(sealDocument('x', secret, 'acct#1')).iv,
+      JSON.parse(sealDocument('x', secret, 'acct#1')).iv,
+      'a fresh IV per write',
+    )
   })
 
   const flip = (field: string) => {
@@ -56,23 +79,46 @@ describe('the envelope', () => {
     { name: 'a ciphertext byte flipped', text: flip('data'), want: /has been changed or damaged/ },
     { name: 'the tag flipped', text: flip('tag'), want: /has been changed or damaged/ },
     { name: 'the IV flipped', text: flip('iv'), want: /has been changed or damaged/ },
-    { name: 'the key name changed (authenticated header)', text: sealed.replace('acct#1', 'acct#2'), want: /has been changed or damaged/ },
+    {
+      name: 'the key name changed (authenticated header)',
+      text: sealed.replace('acct#1', 'acct#2'),
+      want: /has been changed or damaged/,
+    },
     { name: 'the wrong key', text: sealed, key: randomBytes(32), want: /has been changed or damaged/ },
-    { name: 'the ciphertext cut short inside the JSON', text: JSON.stringify({ ...JSON.parse(sealed), data: '' }), want: /has been changed or damaged/ },
-    { name: 'the file cut short', text: sealed.slice(0, sealed.length / 2), want: /cut short or is not an authgate encrypted store/ },
+    {
+      name: 'the ciphertext cut short inside the JSON',
+      text: JSON.stringify({ ...JSON.parse(sealed), data: '' }),
+      want: /has been changed or damaged/,
+    },
+    {
+      name: 'the file cut short',
+      text: sealed.slice(0, sealed.length / 2),
+      want: /cut short or is not an authgate encrypted store/,
+    },
     { name: 'an empty file', text: '', want: /the file is empty/ },
     { name: 'a plain token file', text: '{"version":1,"sessions":{}}', want: /not an authgate encrypted store/ },
-    { name: 'a damaged IV length', text: JSON.stringify({ ...JSON.parse(sealed), iv: 'AAAA' }), want: /"iv" is damaged/ },
-    { name: 'a newer version', text: JSON.stringify({ ...JSON.parse(sealed), version: 2 }), want: /format version 2 .* cannot read/ },
+    {
+      name: 'a damaged IV length',
+      text: JSON.stringify({ ...JSON.parse(sealed), iv: 'AAAA' }),
+      want: /"iv" is damaged/,
+    },
+    {
+      name: 'a newer version',
+      text: JSON.stringify({ ...JSON.parse(sealed), version: 2 }),
+      want: /format version 2 .* cannot read/,
+    },
   ]
   for (const { name, text, key: wrongKey, want } of tampered) {
     test(`${name}: a StoreError naming the file`, () => {
-      assert.throws(() => openEnvelope(parseEnvelope(text, SRC), wrongKey ?? secret, SRC), (e: unknown) => {
-        assert.ok(e instanceof StoreError)
-        assert.match(e.message, want)
-        assert.ok(e.message.includes(SRC))
-        return true
-      })
+      assert.throws(
+        () => openEnvelope(parseEnvelope(text, SRC), wrongKey ?? secret, SRC),
+        (e: unknown) => {
+          assert.ok(e instanceof StoreError)
+          assert.match(e.message, want)
+          assert.ok(e.message.includes(SRC))
+          return true
+        },
+      )
     })
   }
 })
@@ -117,10 +163,18 @@ describe('EncryptedStore', () => {
     const { api, store } = storeAt(path)
     await store.write(key, tokens)
     const good = readFileSync(path, 'utf8')
-    for (const damaged of [good.slice(0, good.length - 40), good.replace(/"data": "(.)/, (_, c) => `"data": "${c === 'A' ? 'B' : 'A'}`)]) {
+    for (const damaged of [
+      good.slice(0, good.length - 40),
+      good.replace(/"data": "(.)/, (_, c) => `"data": "${c === 'A' ? 'B' : 'A'}`),
+    ]) {
       writeFileSync(path, damaged)
       const fresh = storeAt(path, api).store
-      for (const attempt of [() => fresh.read(key), () => fresh.write(key, tokens), () => fresh.delete(key), () => fresh.list()]) {
+      for (const attempt of [
+        () => fresh.read(key),
+        () => fresh.write(key, tokens),
+        () => fresh.delete(key),
+        () => fresh.list(),
+      ]) {
         await assert.rejects(attempt(), (e: unknown) => e instanceof StoreError && e.message.includes(path))
       }
       assert.equal(readFileSync(path, 'utf8'), damaged)
@@ -133,7 +187,10 @@ describe('EncryptedStore', () => {
     await store.write(key, tokens)
     const before = readFileSync(path)
     const lost = new MemoryKeyring()
-    await assert.rejects(storeAt(path, lost).store.read(key), /its key is not in the OS keyring \(Secret Service\), service authgate-cli-file-key/)
+    await assert.rejects(
+      storeAt(path, lost).store.read(key),
+      /its key is not in the OS keyring \(Secret Service\), service authgate-cli-file-key/,
+    )
     await assert.rejects(storeAt(path, lost).store.write(key, tokens), /its key is not in/)
     api.mode = 'unavailable'
     await assert.rejects(storeAt(path, api).store.read(key), KeyringUnavailableError)

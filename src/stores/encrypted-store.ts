@@ -3,7 +3,16 @@ import { resolve } from 'node:path'
 import type { SessionKey } from '../config/session-key.ts'
 import { StoreError } from '../errors.ts'
 import { readStoreFile, updateStoreFile } from './atomic-file.ts'
-import { encodeStore, isJsonObject, type JsonObject, listSessions, parseStore, putSession, readSession, removeSession } from './file-codec.ts'
+import {
+  encodeStore,
+  isJsonObject,
+  type JsonObject,
+  listSessions,
+  parseStore,
+  putSession,
+  readSession,
+  removeSession,
+} from './file-codec.ts'
 import type { FileStoreOptions } from './file-store.ts'
 import type { KeyringClient } from './keyring-client.ts'
 import type { StoredSession, TokenSet, TokenStore } from './types.ts'
@@ -39,8 +48,18 @@ export function sealDocument(plaintext: string, key: Buffer, keyAccount: string)
   const iv = randomBytes(12)
   const cipher = createCipheriv(CIPHER, key, iv).setAAD(additionalData(keyAccount))
   const data = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()])
-  const fields = { format: FORMAT, version: VERSION, cipher: CIPHER, key: keyAccount, iv, tag: cipher.getAuthTag(), data }
-  const text = Object.fromEntries(Object.entries(fields).map(([name, v]) => [name, Buffer.isBuffer(v) ? v.toString('base64') : v]))
+  const fields = {
+    format: FORMAT,
+    version: VERSION,
+    cipher: CIPHER,
+    key: keyAccount,
+    iv,
+    tag: cipher.getAuthTag(),
+    data,
+  }
+  const text = Object.fromEntries(
+    Object.entries(fields).map(([name, v]) => [name, Buffer.isBuffer(v) ? v.toString('base64') : v]),
+  )
   return `${JSON.stringify(text, null, 2)}\n`
 }
 
@@ -56,12 +75,17 @@ export function parseEnvelope(text: string, source: string): Envelope {
   }
   if (!isJsonObject(doc) || doc.format !== FORMAT) throw damaged('it is not an authgate encrypted store')
   if (doc.version !== VERSION || doc.cipher !== CIPHER) {
-    throw new StoreError(`the encrypted token store ${source} has format version ${JSON.stringify(doc.version)} (${JSON.stringify(doc.cipher)}), which this authgate cannot read`, { hint: 'upgrade authgate' })
+    throw new StoreError(
+      `the encrypted token store ${source} has format version ${JSON.stringify(doc.version)} (${JSON.stringify(doc.cipher)}), which this authgate cannot read`,
+      { hint: 'upgrade authgate' },
+    )
   }
   const bytes = (field: string, length?: number): Buffer => {
     const value = doc[field]
-    const decoded = typeof value === 'string' && /^[A-Za-z0-9+/]*={0,2}$/.test(value) ? Buffer.from(value, 'base64') : undefined
-    if (decoded === undefined || (length !== undefined && decoded.length !== length)) throw damaged(`"${field}" is damaged`)
+    const decoded =
+      typeof value === 'string' && /^[A-Za-z0-9+/]*={0,2}$/.test(value) ? Buffer.from(value, 'base64') : undefined
+    if (decoded === undefined || (length !== undefined && decoded.length !== length))
+      throw damaged(`"${field}" is damaged`)
     return decoded
   }
   if (typeof doc.key !== 'string' || doc.key === '') throw damaged('"key" is missing')
@@ -71,10 +95,15 @@ export function parseEnvelope(text: string, source: string): Envelope {
 /** The document's text. A wrong key or any changed byte fails GCM's tag check: tampered, never silently misread. */
 export function openEnvelope(envelope: Envelope, key: Buffer, source: string): string {
   try {
-    const decipher = createDecipheriv(CIPHER, key, envelope.iv).setAAD(additionalData(envelope.key)).setAuthTag(envelope.tag)
+    const decipher = createDecipheriv(CIPHER, key, envelope.iv)
+      .setAAD(additionalData(envelope.key))
+      .setAuthTag(envelope.tag)
     return Buffer.concat([decipher.update(envelope.data), decipher.final()]).toString('utf8')
   } catch (error) {
-    throw new StoreError(`the encrypted token store ${source} has been changed or damaged: it fails its integrity check`, { cause: error, hint: HINT })
+    throw new StoreError(
+      `the encrypted token store ${source} has been changed or damaged: it fails its integrity check`,
+      { cause: error, hint: HINT },
+    )
   }
 }
 
@@ -166,7 +195,9 @@ export class EncryptedStore implements TokenStore {
     if (key === undefined || key.length !== 32) {
       const where = `${this.#options.keyring.name}, service ${KEY_SERVICE}, account ${keyAccount}`
       const problem = key === undefined ? 'is not in' : 'is damaged in'
-      throw new StoreError(`the encrypted token store ${source} cannot be opened: its key ${problem} ${where}`, { hint: HINT })
+      throw new StoreError(`the encrypted token store ${source} cannot be opened: its key ${problem} ${where}`, {
+        hint: HINT,
+      })
     }
     this.#keys.set(keyAccount, key)
     return key

@@ -117,7 +117,9 @@ describe('the Go CLI file', () => {
   })
 
   test("Go's zero time and empty strings mean absent", () => {
-    const zero = { tokens: { cli: { access_token: 'a', refresh_token: '', token_type: '', expires_at: '0001-01-01T00:00:00Z' } } }
+    const zero = {
+      tokens: { cli: { access_token: 'a', refresh_token: '', token_type: '', expires_at: '0001-01-01T00:00:00Z' } },
+    }
     assert.deepEqual(readSession(zero, key, SRC), { accessToken: 'a', tokenType: 'Bearer' })
   })
 
@@ -192,7 +194,8 @@ describe('list', () => {
 })
 
 describe('bad shapes are rejected with a StoreError naming the file', () => {
-  const entry = (fields: JsonObject) => JSON.stringify({ sessions: { [key.account]: { access_token: 'at', ...fields } } })
+  const entry = (fields: JsonObject) =>
+    JSON.stringify({ sessions: { [key.account]: { access_token: 'at', ...fields } } })
   const cases: Array<{ name: string; text: string; problem: RegExp }> = [
     { name: 'empty file', text: '', problem: /the file is empty/ },
     { name: 'truncated', text: '{"version":1,"sessions":{"cli@', problem: /not valid JSON/ },
@@ -201,7 +204,11 @@ describe('bad shapes are rejected with a StoreError naming the file', () => {
     { name: 'sessions is a string', text: '{"sessions":"x"}', problem: /"sessions" is not an object/ },
     { name: 'tokens is an array', text: '{"tokens":[]}', problem: /"tokens" is not an object/ },
     { name: 'future version', text: '{"version":2}', problem: /format version 2/ },
-    { name: 'entry is a string', text: JSON.stringify({ sessions: { [key.account]: 'x' } }), problem: /is not an object/ },
+    {
+      name: 'entry is a string',
+      text: JSON.stringify({ sessions: { [key.account]: 'x' } }),
+      problem: /is not an object/,
+    },
     { name: 'no access token', text: entry({ access_token: undefined }), problem: /access_token is missing/ },
     { name: 'numeric refresh token', text: entry({ refresh_token: 5 }), problem: /refresh_token is not a string/ },
     { name: 'numeric expiry', text: entry({ expires_at: 1893456000 }), problem: /expires_at is not a string/ },
@@ -218,7 +225,10 @@ describe('bad shapes are rejected with a StoreError naming the file', () => {
   }
 
   test('the message never quotes the file', () => {
-    assert.throws(() => parseStore('{"access_token":"secret-at"', SRC), (error: Error) => !error.message.includes('secret'))
+    assert.throws(
+      () => parseStore('{"access_token":"secret-at"', SRC),
+      (error: Error) => !error.message.includes('secret'),
+    )
   })
 })
 
@@ -228,13 +238,23 @@ describe('pointer entries (auto remembers where a session went)', () => {
 
   test('replacing the tokens by a pointer drops the plaintext and the Go mirror; other sessions stay', () => {
     const doc = roundTrip(putPointer(putSession(inFile, other, full, SRC), key, 'keyring', SRC))
-    assert.deepEqual((doc.sessions as JsonObject)[key.account], { store: 'keyring', server_url: key.serverUrl, client_id: 'cli' })
+    assert.deepEqual((doc.sessions as JsonObject)[key.account], {
+      store: 'keyring',
+      server_url: key.serverUrl,
+      client_id: 'cli',
+    })
     assert.equal(doc.tokens && Object.keys(doc.tokens as JsonObject).length, 0)
     assert.deepEqual(readPlacement(doc, key, SRC), { store: 'keyring' })
     assert.equal(readSession(doc, key, SRC), undefined, 'a pointer has no tokens, and the Go entry is not consulted')
     assert.deepEqual(readPlacement(doc, other, SRC), { store: 'file', tokens: full })
-    assert.deepEqual(listSessions(doc, SRC).map((s) => s.key.account), [other.account])
-    assert.deepEqual(listPointers(doc, SRC).map((p) => [p.key.account, p.store]), [[key.account, 'keyring']])
+    assert.deepEqual(
+      listSessions(doc, SRC).map((s) => s.key.account),
+      [other.account],
+    )
+    assert.deepEqual(
+      listPointers(doc, SRC).map((p) => [p.key.account, p.store]),
+      [[key.account, 'keyring']],
+    )
   })
 
   test('writing tokens over a pointer brings the session back into the file, without the pointer field', () => {
@@ -252,7 +272,10 @@ describe('pointer entries (auto remembers where a session went)', () => {
 
   test('a pointer to a store this version does not know is an error asking for an upgrade', () => {
     const doc = { sessions: { [key.account]: { store: 'vault' } } }
-    assert.throws(() => readPlacement(doc, key, SRC), (e: unknown) => e instanceof StoreError && e.hint === 'upgrade authgate' && e.message.includes(SRC))
+    assert.throws(
+      () => readPlacement(doc, key, SRC),
+      (e: unknown) => e instanceof StoreError && e.hint === 'upgrade authgate' && e.message.includes(SRC),
+    )
   })
 })
 

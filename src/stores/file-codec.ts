@@ -21,8 +21,17 @@ export type JsonObject = Record<string, unknown>
 const FORMAT_VERSION = 1
 
 const ENTRY_FIELDS = [
-  'server_url', 'client_id', 'access_token', 'token_type', 'refresh_token', 'expires_at', 'obtained_at',
-  'scope', 'id_token', 'issuer', 'flow',
+  'server_url',
+  'client_id',
+  'access_token',
+  'token_type',
+  'refresh_token',
+  'expires_at',
+  'obtained_at',
+  'scope',
+  'id_token',
+  'issuer',
+  'flow',
 ] as const
 /** Backends a pointer entry can name: `auto` remembers where each session went at login (FORMAT.md, "Pointers"). */
 export type PointerStore = 'keyring' | 'encrypted'
@@ -99,9 +108,12 @@ export function readPlacement(doc: JsonObject, key: SessionKey, source: string):
 
 function pointerStore(entry: JsonObject, where: string, source: string): PointerStore {
   if (typeof entry.store === 'string' && POINTER_STORES.includes(entry.store)) return entry.store as PointerStore
-  throw new StoreError(`the token store ${source} sends ${where} to a store this authgate does not know (${JSON.stringify(entry.store)})`, {
-    hint: 'upgrade authgate',
-  })
+  throw new StoreError(
+    `the token store ${source} sends ${where} to a store this authgate does not know (${JSON.stringify(entry.store)})`,
+    {
+      hint: 'upgrade authgate',
+    },
+  )
 }
 
 /**
@@ -180,15 +192,25 @@ export function removePointer(doc: JsonObject, key: SessionKey): JsonObject | un
 
 /** Every `sessions` entry with tokens. Go entries are not listed: they carry no server URL to make a session of. */
 export function listSessions(doc: JsonObject, source: string): Array<{ key: SessionKey; tokens: TokenSet }> {
-  return sessionEntries(doc, source, false).map(({ key, entry, where }) => ({ key, tokens: decodeEntry(entry, where, source) }))
+  return sessionEntries(doc, source, false).map(({ key, entry, where }) => ({
+    key,
+    tokens: decodeEntry(entry, where, source),
+  }))
 }
 
 /** Every pointer entry: the sessions `auto` placed in another backend. */
 export function listPointers(doc: JsonObject, source: string): Array<{ key: SessionKey; store: PointerStore }> {
-  return sessionEntries(doc, source, true).map(({ key, entry, where }) => ({ key, store: pointerStore(entry, where, source) }))
+  return sessionEntries(doc, source, true).map(({ key, entry, where }) => ({
+    key,
+    store: pointerStore(entry, where, source),
+  }))
 }
 
-function sessionEntries(doc: JsonObject, source: string, pointers: boolean): Array<{ key: SessionKey; entry: JsonObject; where: string }> {
+function sessionEntries(
+  doc: JsonObject,
+  source: string,
+  pointers: boolean,
+): Array<{ key: SessionKey; entry: JsonObject; where: string }> {
   return Object.entries(child(doc, 'sessions'))
     .filter(([, entry]) => isPointer(entry) === pointers)
     .map(([account, entry]) => {

@@ -96,9 +96,10 @@ describe('FileStore', () => {
     const doc = JSON.parse(readFileSync(path, 'utf8'))
     assert.equal(doc.mine, 'kept')
     assert.deepEqual(Object.keys(doc.sessions), [otherKey.account])
-    assert.deepEqual((await store.list()).map((s) => [s.key.account, s.tokens.accessToken, s.store]), [
-      [otherKey.account, 'at-other', 'file'],
-    ])
+    assert.deepEqual(
+      (await store.list()).map((s) => [s.key.account, s.tokens.accessToken, s.store]),
+      [[otherKey.account, 'at-other', 'file']],
+    )
   })
 
   test('mirrors a rotation into the Go CLI entry, and removes it on delete', async () => {
@@ -109,7 +110,11 @@ describe('FileStore', () => {
     const store = storeAt(path)
     assert.equal((await store.read(key))?.refreshToken, 'go-rt')
     await store.write(key, { ...tokens, refreshToken: 'rt-2' })
-    assert.deepEqual(JSON.parse(readFileSync(path, 'utf8')).tokens.cli, { ...goEntry, access_token: 'at-1', refresh_token: 'rt-2' })
+    assert.deepEqual(JSON.parse(readFileSync(path, 'utf8')).tokens.cli, {
+      ...goEntry,
+      access_token: 'at-1',
+      refresh_token: 'rt-2',
+    })
     assert.equal(await store.delete(key, 'rt-2'), true)
     assert.deepEqual(JSON.parse(readFileSync(path, 'utf8')).tokens, {})
   })

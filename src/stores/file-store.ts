@@ -45,9 +45,12 @@ export class FileStore implements TokenStore {
   async read(key: SessionKey): Promise<TokenSet | undefined> {
     const placed = await this.readPlacement(key)
     if (placed === undefined || placed.store === 'file') return placed?.tokens
-    throw new StoreError(`the tokens of ${key.account} are not in ${this.location}: it records that they are in the ${placed.store} store`, {
-      hint: 'use --token-store auto (which follows that record), or `authgate login --token-store file` to move them here',
-    })
+    throw new StoreError(
+      `the tokens of ${key.account} are not in ${this.location}: it records that they are in the ${placed.store} store`,
+      {
+        hint: 'use --token-store auto (which follows that record), or `authgate login --token-store file` to move them here',
+      },
+    )
   }
 
   /** The session's tokens, or the backend a pointer names (see file-codec.ts): what `auto` and the fast lane read. */

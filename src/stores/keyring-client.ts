@@ -19,12 +19,20 @@ export interface KeyringApi {
 
 /** The part of @napi-rs/keyring 2.1 used here (its own types would load it at import). */
 interface NativeModule {
-  AsyncEntry: new (service: string, account: string, options?: object) => {
+  AsyncEntry: new (
+    service: string,
+    account: string,
+    options?: object,
+  ) => {
     getSecret(signal?: AbortSignal): Promise<number[] | null>
     setSecret(secret: Uint8Array, signal?: AbortSignal): Promise<void>
     deleteCredential(signal?: AbortSignal): Promise<boolean>
   }
-  findCredentialsAsync(service: string, target?: string | null, signal?: AbortSignal): Promise<Array<{ account: string }>>
+  findCredentialsAsync(
+    service: string,
+    target?: string | null,
+    signal?: AbortSignal,
+  ): Promise<Array<{ account: string }>>
 }
 
 /** 30 s, as gh's keyring wrapper: long enough for a person to answer an unlock prompt, short enough to end a hang. */
@@ -108,7 +116,10 @@ export class KeyringClient {
     const timeoutMs = this.#deps.timeoutMs ?? KEYRING_TIMEOUT_MS
     const work = new AbortController()
     const timer = new AbortController()
-    const timeout = this.#deps.sleep(timeoutMs, timer.signal).then(() => TIMED_OUT, () => undefined)
+    const timeout = this.#deps.sleep(timeoutMs, timer.signal).then(
+      () => TIMED_OUT,
+      () => undefined,
+    )
     try {
       const outcome = await Promise.race([run(work.signal).then((value) => ({ value })), timeout])
       if (outcome === TIMED_OUT) {

@@ -3,26 +3,44 @@ import { describe, test } from 'node:test'
 import { sessionKey } from '../config/session-key.ts'
 import { StoreError, TemporaryError } from '../errors.ts'
 import { KeyringClient, KeyringTimeoutError, KeyringUnavailableError } from './keyring-client.ts'
-import { fitsKeyring, KEYRING_ITEM_LIMIT_BYTES, KEYRING_SERVICE, keyringPayload, KeyringStore } from './keyring-store.ts'
+import {
+  fitsKeyring,
+  KEYRING_ITEM_LIMIT_BYTES,
+  KEYRING_SERVICE,
+  keyringPayload,
+  KeyringStore,
+} from './keyring-store.ts'
 import { MemoryKeyring } from './memory-keyring.ts'
 import type { TokenSet } from './types.ts'
 
 const NOW = Date.UTC(2030, 0, 1)
 const key = sessionKey('https://auth.example.com', 'cli')
 const other = sessionKey('https://other.example.com/tenant', 'cli@corp')
-const tokens: TokenSet = { accessToken: 'at-1', tokenType: 'Bearer', refreshToken: 'rt-1', expiresAtMs: NOW + 3_600_000, obtainedAtMs: NOW }
+const tokens: TokenSet = {
+  accessToken: 'at-1',
+  tokenType: 'Bearer',
+  refreshToken: 'rt-1',
+  expiresAtMs: NOW + 3_600_000,
+  obtainedAtMs: NOW,
+}
 
 /** A timer that only ends when aborted: every call the double answers wins the race. Records the aborts. */
 function idleSleep() {
   const sleep = (_ms: number, signal?: AbortSignal) =>
-    new Promise<void>((_, reject) => signal?.addEventListener('abort', () => (sleep.aborted++, reject(new Error('aborted')))))
+    new Promise<void>((_, reject) =>
+      signal?.addEventListener('abort', () => (sleep.aborted++, reject(new Error('aborted')))),
+    )
   sleep.aborted = 0
   return sleep
 }
 /** A timer that is already up: a call that does not answer at once times out. */
 const expiredSleep = async () => {}
 
-function storeWith(api = new MemoryKeyring(), sleep: (ms: number, signal?: AbortSignal) => Promise<void> = idleSleep(), platform: NodeJS.Platform = 'linux') {
+function storeWith(
+  api = new MemoryKeyring(),
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void> = idleSleep(),
+  platform: NodeJS.Platform = 'linux',
+) {
   const client = new KeyringClient({ api, sleep, platform, timeoutMs: 5000 })
   return { api, store: new KeyringStore(client, { now: () => NOW }) }
 }
@@ -35,7 +53,10 @@ describe('KeyringStore', () => {
     await store.write(other, { accessToken: 'at-2', tokenType: 'DPoP' })
     assert.deepEqual(await store.read(key), tokens)
     assert.deepEqual(await store.read(other), { accessToken: 'at-2', tokenType: 'DPoP', obtainedAtMs: NOW })
-    assert.deepEqual([...api.items.keys()].sort(), [`${KEYRING_SERVICE}\n${key.account}`, `${KEYRING_SERVICE}\n${other.account}`].sort())
+    assert.deepEqual(
+      [...api.items.keys()].sort(),
+      [`${KEYRING_SERVICE}\n${key.account}`, `${KEYRING_SERVICE}\n${other.account}`].sort(),
+    )
     const item = JSON.parse(api.text(KEYRING_SERVICE, key.account)!)
     assert.equal(item.version, 1)
     assert.equal(item.access_token, 'at-1', 'the same field names as the file store')
@@ -48,7 +69,13 @@ describe('KeyringStore', () => {
     const { store } = storeWith()
     await store.write(key, tokens)
     await store.write(other, tokens)
-    assert.deepEqual((await store.list()).map((s) => [s.key.account, s.store]).sort(), [[key.account, 'keyring'], [other.account, 'keyring']].sort())
+    assert.deepEqual(
+      (await store.list()).map((s) => [s.key.account, s.store]).sort(),
+      [
+        [key.account, 'keyring'],
+        [other.account, 'keyring'],
+      ].sort(),
+    )
     assert.equal(await store.delete(key, 'rt-old'), false)
     assert.deepEqual(await store.read(key), tokens)
     assert.equal(await store.delete(key, 'rt-1'), true)
@@ -99,14 +126,21 @@ describe('KeyringClient', () => {
   })
 
   test('an unreachable keyring: StoreError (exit 1) naming the backend and what to do', async () => {
-    for (const [platform, name] of [['linux', 'Secret Service'], ['darwin', 'macOS Keychain'], ['win32', 'Windows Credential Manager']] as const) {
+    for (const [platform, name] of [
+      ['linux', 'Secret Service'],
+      ['darwin', 'macOS Keychain'],
+      ['win32', 'Windows Credential Manager'],
+    ] as const) {
       const api = new MemoryKeyring()
       api.mode = 'unavailable'
       const { store } = storeWith(api, idleSleep(), platform)
       await assert.rejects(store.write(key, tokens), (e: unknown) => {
         assert.ok(e instanceof KeyringUnavailableError && e instanceof StoreError)
         assert.equal(e.exitCode, 1)
-        assert.equal(e.message, `the OS keyring (${name}) cannot be used (write failed): Platform failure: DBus error: no session bus`)
+        assert.equal(
+          e.message,
+          `the OS keyring (${name}) cannot be used (write failed): Platform failure: DBus error: no session bus`,
+        )
         assert.match(e.hint ?? '', /--token-store file/)
         return true
       })

@@ -86,10 +86,13 @@ export class KeyringStore implements TokenStore {
     } catch {
       throw new StoreError(`the token store ${source} cannot be used: it is not valid JSON`, { hint })
     }
-    if (!isJsonObject(entry)) throw new StoreError(`the token store ${source} cannot be used: it is not a JSON object`, { hint })
+    if (!isJsonObject(entry))
+      throw new StoreError(`the token store ${source} cannot be used: it is not a JSON object`, { hint })
     if (entry.version !== undefined && entry.version !== ITEM_VERSION) {
       const version = JSON.stringify(entry.version)
-      throw new StoreError(`the token store ${source} has format version ${version}, which this authgate cannot read`, { hint: 'upgrade authgate' })
+      throw new StoreError(`the token store ${source} has format version ${version}, which this authgate cannot read`, {
+        hint: 'upgrade authgate',
+      })
     }
     try {
       return { key: entryKey(account, entry, 'the item', source), tokens: decodeEntry(entry, 'the item', source) }

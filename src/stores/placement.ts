@@ -63,7 +63,13 @@ export async function backend(backends: Backends, store: Backend): Promise<Token
  * --token-store) a file that never knew the session is left alone, so keyring users get no tokens.json.
  * Returns the plain file when a plaintext copy was replaced.
  */
-export async function putIn(backends: Backends, store: Backend, key: SessionKey, tokens: TokenSet, pointer: 'always' | 'if-present'): Promise<Placed['removedFrom']> {
+export async function putIn(
+  backends: Backends,
+  store: Backend,
+  key: SessionKey,
+  tokens: TokenSet,
+  pointer: 'always' | 'if-present',
+): Promise<Placed['removedFrom']> {
   if (store === 'file') {
     await backends.file.write(key, tokens)
     return []
@@ -82,7 +88,12 @@ export async function putIn(backends: Backends, store: Backend, key: SessionKey,
  * is not reported: whether it holds a copy cannot be known, and `file` users without a keyring would see it at every
  * login. When the keyring has just failed, asking it again would only repeat the wait, so nothing is asked.
  */
-export async function removeOtherCopies(backends: Backends, key: SessionKey, keep: Backend, keyringWorks: boolean): Promise<Pick<Placed, 'removedFrom' | 'leftIn'>> {
+export async function removeOtherCopies(
+  backends: Backends,
+  key: SessionKey,
+  keep: Backend,
+  keyringWorks: boolean,
+): Promise<Pick<Placed, 'removedFrom' | 'leftIn'>> {
   const removedFrom: Array<Placed['removedFrom'][number]> = []
   const leftIn: Array<{ location: string; reason: string }> = []
   const others = keyringWorks ? (['encrypted', 'keyring'] as const).filter((b) => b !== keep) : []
@@ -99,7 +110,14 @@ export async function removeOtherCopies(backends: Backends, key: SessionKey, kee
 }
 
 /** Where the tokens went and what was cleaned up, in one Placed. */
-async function placed<S extends Backend>(backends: Backends, key: SessionKey, store: S, replaced: Placed['removedFrom'], keyringWorks: boolean, notKeyring?: Placed['notKeyring']): Promise<Placed & { store: S }> {
+async function placed<S extends Backend>(
+  backends: Backends,
+  key: SessionKey,
+  store: S,
+  replaced: Placed['removedFrom'],
+  keyringWorks: boolean,
+  notKeyring?: Placed['notKeyring'],
+): Promise<Placed & { store: S }> {
   const location = (await backend(backends, store)).location
   const { removedFrom, leftIn } = await removeOtherCopies(backends, key, store, keyringWorks)
   return { store, location, notKeyring, removedFrom: [...replaced, ...removedFrom], leftIn }
@@ -109,18 +127,30 @@ async function placed<S extends Backend>(backends: Backends, key: SessionKey, st
  * A login with an explicit --token-store: the tokens go there, every other copy goes. Refused up front when they are
  * too large for a keyring item, where nothing is lost yet (a refresh is never refused, see KeyringStore).
  */
-export async function moveSessionTo(backends: Backends, target: Backend, key: SessionKey, tokens: TokenSet): Promise<Placed> {
+export async function moveSessionTo(
+  backends: Backends,
+  target: Backend,
+  key: SessionKey,
+  tokens: TokenSet,
+): Promise<Placed> {
   const bytes = keyringPayload(key, tokens).byteLength
   if (target === 'keyring' && bytes > KEYRING_ITEM_LIMIT_BYTES) {
-    throw new StoreError(`the tokens (${bytes} bytes) are larger than an OS keyring item holds (${KEYRING_ITEM_LIMIT_BYTES} bytes, the smallest limit, Windows')`, {
-      hint: 'use --token-store encrypted (the file encrypted with a key in the keyring), or auto',
-    })
+    throw new StoreError(
+      `the tokens (${bytes} bytes) are larger than an OS keyring item holds (${KEYRING_ITEM_LIMIT_BYTES} bytes, the smallest limit, Windows')`,
+      {
+        hint: 'use --token-store encrypted (the file encrypted with a key in the keyring), or auto',
+      },
+    )
   }
   return placed(backends, key, target, await putIn(backends, target, key, tokens, 'if-present'), true)
 }
 
 /** `auto` at login: decide, try, and fall back to the file if the keyring does not work right now. */
-export async function placeAutomatically(backends: Backends, key: SessionKey, tokens: TokenSet): Promise<Placed & { store: Backend }> {
+export async function placeAutomatically(
+  backends: Backends,
+  key: SessionKey,
+  tokens: TokenSet,
+): Promise<Placed & { store: Backend }> {
   const bytes = keyringPayload(key, tokens).byteLength
   const fitsKeyring = bytes <= KEYRING_ITEM_LIMIT_BYTES
   let store = choosePlacement({ remembered: undefined, keyringWorks: true, fitsKeyring })

@@ -4,7 +4,14 @@ import type { AuthGateTestServer } from '../support/authgate-server/index.ts'
 import { createCliHome, killAllClis, requireBuild, runCli, type CliHome } from '../support/cli.ts'
 import { startOidcServer, type OidcTestServer } from '../support/oidc-server.ts'
 import { startAuthGateWithApi, startResourceServer, type ResourceServer } from '../support/resource-server.ts'
-import { obtainTokensFromAuthGate, obtainTokensFromOidc, readTokenEntry, sessionAccount, writeTokenFile, type IssuedTokens } from '../support/tokens.ts'
+import {
+  obtainTokensFromAuthGate,
+  obtainTokensFromOidc,
+  readTokenEntry,
+  sessionAccount,
+  writeTokenFile,
+  type IssuedTokens,
+} from '../support/tokens.ts'
 
 /**
  * `authgate api` as a process against a resource server that asks the authorization server about every token. The
@@ -21,14 +28,25 @@ interface Signed {
   account: string
 }
 
-function signIn(serverUrl: string, clientId: string, tokens: IssuedTokens, apiUrl: string, extra: Record<string, string> = {}): Signed {
+function signIn(
+  serverUrl: string,
+  clientId: string,
+  tokens: IssuedTokens,
+  apiUrl: string,
+  extra: Record<string, string> = {},
+): Signed {
   const home = createCliHome()
   const account = sessionAccount(serverUrl, clientId)
   writeTokenFile(home.tokenFile, account, tokens)
-  return { home, account, env: { AUTHGATE_SERVER_URL: serverUrl, AUTHGATE_CLIENT_ID: clientId, AUTHGATE_API_URL: apiUrl, ...extra } }
+  return {
+    home,
+    account,
+    env: { AUTHGATE_SERVER_URL: serverUrl, AUTHGATE_CLIENT_ID: clientId, AUTHGATE_API_URL: apiUrl, ...extra },
+  }
 }
 
-const api = (s: Signed, args: string[], input?: string) => runCli(['api', ...args, ...s.home.flags], { home: s.home, env: s.env, input })
+const api = (s: Signed, args: string[], input?: string) =>
+  runCli(['api', ...args, ...s.home.flags], { home: s.home, env: s.env, input })
 
 describe('AuthGate (rotation mode) behind a resource server that uses tokeninfo', () => {
   let server: AuthGateTestServer
@@ -60,7 +78,13 @@ describe('AuthGate (rotation mode) behind a resource server that uses tokeninfo'
     assert.deepEqual(JSON.parse(out.stdout), { ok: true, method: 'POST', path: '/items', body: '{"name":"widget"}' })
     assert.equal(server.stats.refreshGrants - grantsBefore, 1)
     const seen = rs.requests.slice(seenBefore)
-    assert.deepEqual(seen.map((r) => [r.status, r.body]), [[401, '{"name":"widget"}'], [200, '{"name":"widget"}']])
+    assert.deepEqual(
+      seen.map((r) => [r.status, r.body]),
+      [
+        [401, '{"name":"widget"}'],
+        [200, '{"name":"widget"}'],
+      ],
+    )
     assert.equal(seen[0]!.token, issued.access_token)
     const saved = readTokenEntry(s.home.tokenFile, s.account)!
     assert.equal(saved.access_token, seen[1]!.token)
@@ -80,8 +104,14 @@ describe('AuthGate (rotation mode) behind a resource server that uses tokeninfo'
     const issued = await obtainTokensFromAuthGate(server)
     const s = signIn(server.url, server.publicClientId, issued, rs.url)
     t.after(s.home.remove)
-    await fetch(`${server.url}/oauth/revoke`, { method: 'POST', body: new URLSearchParams({ token: issued.refresh_token! }) })
-    await fetch(`${server.url}/oauth/revoke`, { method: 'POST', body: new URLSearchParams({ token: issued.access_token }) })
+    await fetch(`${server.url}/oauth/revoke`, {
+      method: 'POST',
+      body: new URLSearchParams({ token: issued.refresh_token! }),
+    })
+    await fetch(`${server.url}/oauth/revoke`, {
+      method: 'POST',
+      body: new URLSearchParams({ token: issued.access_token }),
+    })
     const out = await api(s, ['/whoami'])
     assert.equal(out.code, 4, out.stderr)
     assert.match(out.stderr, /the server rejected the refresh token[\s\S]*run `authgate login`/)
@@ -111,6 +141,9 @@ describe('oidc-provider behind a resource server that introspects', () => {
     assert.equal(out.code, 0, out.stderr)
     assert.equal(JSON.parse(out.stdout).path, '/me')
     assert.equal(server.stats.successfulRefreshes - refreshes, 1)
-    assert.deepEqual(rs.requests.slice(-2).map((r) => r.status), [401, 200])
+    assert.deepEqual(
+      rs.requests.slice(-2).map((r) => r.status),
+      [401, 200],
+    )
   })
 })

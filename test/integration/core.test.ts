@@ -17,28 +17,50 @@ async function form(url: string, body: Record<string, string>): Promise<Record<s
 }
 
 /** A real device grant, approved through the server's backdoor: the tokens a signed-in person would hold. */
-async function deviceTokens(deviceUrl: string, tokenUrl: string, clientId: string, approve: (code: string) => unknown, scope = 'email profile'): Promise<TokenSet> {
+async function deviceTokens(
+  deviceUrl: string,
+  tokenUrl: string,
+  clientId: string,
+  approve: (code: string) => unknown,
+  scope = 'email profile',
+): Promise<TokenSet> {
   const da = await form(deviceUrl, { client_id: clientId, scope })
   await approve(String(da.user_code))
   const t = await form(tokenUrl, { grant_type: DEVICE, device_code: String(da.device_code), client_id: clientId })
   assert.equal(typeof t.access_token, 'string', JSON.stringify(t))
-  return { accessToken: String(t.access_token), tokenType: 'Bearer', refreshToken: String(t.refresh_token), scope: String(t.scope ?? scope) }
+  return {
+    accessToken: String(t.access_token),
+    tokenType: 'Bearer',
+    refreshToken: String(t.refresh_token),
+    scope: String(t.scope ?? scope),
+  }
 }
 
 function storeFor(home: ReturnType<typeof tempHome>) {
-  return new FileStore(`${home.config}/tokens.json`, { lockFile: createLockFile({ pid: process.pid, sleep: async () => {} }), lockTimeoutMs: 5000, now: () => Date.now() })
+  return new FileStore(`${home.config}/tokens.json`, {
+    lockFile: createLockFile({ pid: process.pid, sleep: async () => {} }),
+    lockTimeoutMs: 5000,
+    now: () => Date.now(),
+  })
 }
 
 describe('against the AuthGate test server in rotation mode', () => {
   let server: AuthGateTestServer
-  before(async () => { server = await startAuthGateServer({ rotation: true, tokenRateLimitPerMinute: 0 }) })
+  before(async () => {
+    server = await startAuthGateServer({ rotation: true, tokenRateLimitPerMinute: 0 })
+  })
   after(() => server.close())
 
   test('token refreshes an expired token once, then serves it from the store; refresh --force rotates again', async () => {
     const home = tempHome()
     const args = ['--server-url', server.url, '--client-id', server.publicClientId, '--token-store', 'file']
     const key = sessionKey(server.url, server.publicClientId)
-    const initial = await deviceTokens(`${server.url}/oauth/device/code`, `${server.url}/oauth/token`, server.publicClientId, (c) => server.approveDevice(c))
+    const initial = await deviceTokens(
+      `${server.url}/oauth/device/code`,
+      `${server.url}/oauth/token`,
+      server.publicClientId,
+      (c) => server.approveDevice(c),
+    )
     await storeFor(home).write(key, { ...initial, expiresAtMs: Date.now() - 1000, obtainedAtMs: Date.now() - 3600_000 })
     const before = server.stats.refreshGrants
 
@@ -68,8 +90,17 @@ describe('against the AuthGate test server in rotation mode', () => {
   test('status asks tokeninfo and never prints a token; --offline does not ask', async () => {
     const home = tempHome()
     const args = ['--server-url', server.url, '--client-id', server.publicClientId, '--token-store', 'file']
-    const tokens = await deviceTokens(`${server.url}/oauth/device/code`, `${server.url}/oauth/token`, server.publicClientId, (c) => server.approveDevice(c))
-    await storeFor(home).write(sessionKey(server.url, server.publicClientId), { ...tokens, expiresAtMs: Date.now() + 3600_000, obtainedAtMs: Date.now() })
+    const tokens = await deviceTokens(
+      `${server.url}/oauth/device/code`,
+      `${server.url}/oauth/token`,
+      server.publicClientId,
+      (c) => server.approveDevice(c),
+    )
+    await storeFor(home).write(sessionKey(server.url, server.publicClientId), {
+      ...tokens,
+      expiresAtMs: Date.now() + 3600_000,
+      obtainedAtMs: Date.now(),
+    })
     const json = await runMain(['status', '--json', ...args], home)
     assert.equal(json.code, 0, json.stderr)
     const report = JSON.parse(json.stdout)
@@ -94,9 +125,17 @@ describe('against the AuthGate test server in rotation mode', () => {
     const home = tempHome()
     const args = ['--server-url', server.url, '--client-id', server.publicClientId, '--token-store', 'file']
     const key = sessionKey(server.url, server.publicClientId)
-    const tokens = await deviceTokens(`${server.url}/oauth/device/code`, `${server.url}/oauth/token`, server.publicClientId, (c) => server.approveDevice(c))
+    const tokens = await deviceTokens(
+      `${server.url}/oauth/device/code`,
+      `${server.url}/oauth/token`,
+      server.publicClientId,
+      (c) => server.approveDevice(c),
+    )
     await storeFor(home).write(key, { ...tokens, expiresAtMs: Date.now() - 1000 })
-    await fetch(`${server.url}/oauth/revoke`, { method: 'POST', body: new URLSearchParams({ token: tokens.refreshToken! }) })
+    await fetch(`${server.url}/oauth/revoke`, {
+      method: 'POST',
+      body: new URLSearchParams({ token: tokens.refreshToken! }),
+    })
     const res = await runMain(['token', ...args], home)
     assert.equal(res.code, 4)
     assert.match(res.stderr, /rejected the refresh token/)
@@ -124,14 +163,31 @@ describe('against the AuthGate test server in rotation mode', () => {
 
 describe('against oidc-provider (rotation with reuse detection)', () => {
   let server: OidcTestServer
-  before(async () => { server = await startOidcServer({ quiet: true }) })
+  before(async () => {
+    server = await startOidcServer({ quiet: true })
+  })
   after(() => server.close())
 
   test('token refreshes through discovery, status verifies through userinfo', async () => {
     const home = tempHome()
-    const args = ['--server-url', server.url, '--client-id', 'cli', '--scope', 'openid email profile', '--token-store', 'file']
+    const args = [
+      '--server-url',
+      server.url,
+      '--client-id',
+      'cli',
+      '--scope',
+      'openid email profile',
+      '--token-store',
+      'file',
+    ]
     const key = sessionKey(server.url, 'cli')
-    const initial = await deviceTokens(`${server.url}/device/auth`, `${server.url}/token`, 'cli', (c) => server.approveDevice(c), 'openid email profile')
+    const initial = await deviceTokens(
+      `${server.url}/device/auth`,
+      `${server.url}/token`,
+      'cli',
+      (c) => server.approveDevice(c),
+      'openid email profile',
+    )
     await storeFor(home).write(key, { ...initial, expiresAtMs: Date.now() - 1000 })
     const res = await runMain(['token', ...args], home)
     assert.equal(res.code, 0, res.stderr)

@@ -8,7 +8,13 @@ import { BIN, createCliHome, killAllClis, requireBuild, runCli, type CliHome } f
 import { execCredentialProblems } from '../support/exec-credential.ts'
 import { startOidcServer, type OidcTestServer } from '../support/oidc-server.ts'
 import { startResourceServer, viaAuthGateTokenInfo } from '../support/resource-server.ts'
-import { obtainTokensFromAuthGate, obtainTokensFromOidc, sessionAccount, writeTokenFile, type IssuedTokens } from '../support/tokens.ts'
+import {
+  obtainTokensFromAuthGate,
+  obtainTokensFromOidc,
+  sessionAccount,
+  writeTokenFile,
+  type IssuedTokens,
+} from '../support/tokens.ts'
 
 /**
  * The helpers driven by the real programs: `git credential fill` with authgate as its helper, and `kubectl` with
@@ -19,20 +25,35 @@ before(requireBuild)
 after(killAllClis)
 
 /** Settings through the environment, so git and kubectl pass them to the helper untouched. */
-function signedIn(t: TestContext, serverUrl: string, clientId: string, tokens: IssuedTokens, expired = false): { home: CliHome; env: Record<string, string> } {
+function signedIn(
+  t: TestContext,
+  serverUrl: string,
+  clientId: string,
+  tokens: IssuedTokens,
+  expired = false,
+): { home: CliHome; env: Record<string, string> } {
   const home = createCliHome()
   t.after(home.remove)
   writeTokenFile(home.tokenFile, sessionAccount(serverUrl, clientId), tokens, { expired })
   return {
     home,
     env: {
-      ...home.env, AUTHGATE_SERVER_URL: serverUrl, AUTHGATE_CLIENT_ID: clientId,
-      AUTHGATE_TOKEN_STORE: 'file', AUTHGATE_TOKEN_FILE: home.tokenFile, AUTHGATE_LOCK_DIR: home.lockDir,
+      ...home.env,
+      AUTHGATE_SERVER_URL: serverUrl,
+      AUTHGATE_CLIENT_ID: clientId,
+      AUTHGATE_TOKEN_STORE: 'file',
+      AUTHGATE_TOKEN_FILE: home.tokenFile,
+      AUTHGATE_LOCK_DIR: home.lockDir,
     },
   }
 }
 
-function run(cmd: string, args: string[], env: Record<string, string>, input = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function run(
+  cmd: string,
+  args: string[],
+  env: Record<string, string>,
+  input = '',
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((done) => {
     const child = spawn(cmd, args, { env, stdio: 'pipe' })
     let stdout = ''
@@ -46,23 +67,49 @@ function run(cmd: string, args: string[], env: Record<string, string>, input = '
 
 /** `git credential fill` with nothing from the machine's git config, and no prompt when no helper answers. */
 function gitFill(env: Record<string, string>, helperKey: string, request: string) {
-  const gitEnv = { ...env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: '', SSH_ASKPASS: '' }
-  return run('git', ['-c', `${helperKey}=!"${process.execPath}" "${BIN}" credential git`, 'credential', 'fill'], gitEnv, request)
+  const gitEnv = {
+    ...env,
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_CONFIG_GLOBAL: '/dev/null',
+    GIT_TERMINAL_PROMPT: '0',
+    GIT_ASKPASS: '',
+    SSH_ASKPASS: '',
+  }
+  return run(
+    'git',
+    ['-c', `${helperKey}=!"${process.execPath}" "${BIN}" credential git`, 'credential', 'fill'],
+    gitEnv,
+    request,
+  )
 }
 
 describe('git credential fill against AuthGate', () => {
   let server: AuthGateTestServer
-  before(async () => { server = await startAuthGateServer({ rotation: true, tokenRateLimitPerMinute: 0 }) })
+  before(async () => {
+    server = await startAuthGateServer({ rotation: true, tokenRateLimitPerMinute: 0 })
+  })
   after(() => server.close())
 
   test('credential.<url>.helper: git gets oauth2 and a valid access token for the configured host', async (t) => {
     const issued = await obtainTokensFromAuthGate(server)
     const { env } = signedIn(t, server.url, server.publicClientId, issued)
     const { host } = new URL(server.url)
-    const out = await gitFill(env, `credential.${server.url}.helper`, `protocol=http\nhost=${host}\npath=org/repo.git\n\n`)
+    const out = await gitFill(
+      env,
+      `credential.${server.url}.helper`,
+      `protocol=http\nhost=${host}\npath=org/repo.git\n\n`,
+    )
     assert.equal(out.code, 0, out.stderr)
-    const answer = Object.fromEntries(out.stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]))
-    assert.deepEqual({ ...answer, password: answer.password === issued.access_token }, { protocol: 'http', host, username: 'oauth2', password: true })
+    const answer = Object.fromEntries(
+      out.stdout
+        .trim()
+        .split('\n')
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    )
+    assert.deepEqual(
+      { ...answer, password: answer.password === issued.access_token },
+      { protocol: 'http', host, username: 'oauth2', password: true },
+    )
     assert.ok(server.isTokenActive(answer.password!))
   })
 
@@ -70,7 +117,11 @@ describe('git credential fill against AuthGate', () => {
     const issued = await obtainTokensFromAuthGate(server)
     const { env } = signedIn(t, server.url, server.publicClientId, issued, true)
     const grants = server.stats.refreshGrants
-    const out = await gitFill(env, 'credential.helper', `protocol=http\nhost=${new URL(server.url).host}\nusername=x-access-token\n\n`)
+    const out = await gitFill(
+      env,
+      'credential.helper',
+      `protocol=http\nhost=${new URL(server.url).host}\nusername=x-access-token\n\n`,
+    )
     assert.equal(out.code, 0, out.stderr)
     const password = /^password=(.+)$/m.exec(out.stdout)?.[1]
     assert.match(out.stdout, /^username=x-access-token$/m)
@@ -93,10 +144,18 @@ describe('git credential fill against AuthGate', () => {
     const request = `protocol=http\nhost=${new URL(server.url).host}\nusername=oauth2\npassword=${issued.access_token}\n\n`
     for (const op of ['approve', 'reject']) {
       const gitEnv = { ...env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' }
-      const out = await run('git', ['-c', `credential.helper=!"${process.execPath}" "${BIN}" credential git`, 'credential', op], gitEnv, request)
+      const out = await run(
+        'git',
+        ['-c', `credential.helper=!"${process.execPath}" "${BIN}" credential git`, 'credential', op],
+        gitEnv,
+        request,
+      )
       assert.deepEqual([out.code, out.stdout, out.stderr], [0, '', ''], op)
     }
-    const token = await runCli(['token', ...home.flags], { home, env: { AUTHGATE_SERVER_URL: server.url, AUTHGATE_CLIENT_ID: server.publicClientId } })
+    const token = await runCli(['token', ...home.flags], {
+      home,
+      env: { AUTHGATE_SERVER_URL: server.url, AUTHGATE_CLIENT_ID: server.publicClientId },
+    })
     assert.equal(token.stdout.trim(), issued.access_token)
   })
 })
@@ -116,7 +175,14 @@ describe('kubectl exec credential plugin', () => {
   test('AuthGate: an ExecCredential that matches the schema, with a live token and its expiry', async (t) => {
     const issued = await obtainTokensFromAuthGate(server)
     const { home, env } = signedIn(t, server.url, server.publicClientId, issued, true)
-    const out = await runCli(['credential', 'kubectl'], { home, env: { ...env, KUBERNETES_EXEC_INFO: '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","spec":{"interactive":false}}' } })
+    const out = await runCli(['credential', 'kubectl'], {
+      home,
+      env: {
+        ...env,
+        KUBERNETES_EXEC_INFO:
+          '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","spec":{"interactive":false}}',
+      },
+    })
     assert.equal(out.code, 0, out.stderr)
     const doc = JSON.parse(out.stdout) as { status: { token: string; expirationTimestamp: string } }
     assert.deepEqual(execCredentialProblems(doc), [])
@@ -131,12 +197,20 @@ describe('kubectl exec credential plugin', () => {
     const doc = JSON.parse(out.stdout) as { status: { token: string } }
     assert.deepEqual(execCredentialProblems(doc), [])
     assert.equal((await oidc.introspect(doc.status.token)).active, true)
-    const none = await runCli(['credential', 'kubectl'], { home, env: { ...env, AUTHGATE_CLIENT_ID: 'cli-confidential' } })
+    const none = await runCli(['credential', 'kubectl'], {
+      home,
+      env: { ...env, AUTHGATE_CLIENT_ID: 'cli-confidential' },
+    })
     assert.deepEqual([none.code, none.stdout], [4, ''])
   })
 
   test('the real kubectl runs the plugin and sends its token to the API server', async (t) => {
-    const missing = [['kubectl', 'version', '--client'], ['openssl', 'version']].filter(([cmd, ...args]) => spawnSync(cmd!, args, { stdio: 'ignore' }).error !== undefined).map(([cmd]) => cmd)
+    const missing = [
+      ['kubectl', 'version', '--client'],
+      ['openssl', 'version'],
+    ]
+      .filter(([cmd, ...args]) => spawnSync(cmd!, args, { stdio: 'ignore' }).error !== undefined)
+      .map(([cmd]) => cmd)
     if (missing.length) return t.skip(`${missing.join(' and ')} not installed`)
     const { home, env } = signedIn(t, server.url, server.publicClientId, await obtainTokensFromAuthGate(server))
     const tls = selfSignedCertificate(home.dir)
@@ -144,7 +218,10 @@ describe('kubectl exec credential plugin', () => {
     t.after(() => apiServer.close())
     const kubeconfig = join(home.dir, 'kubeconfig')
     writeFileSync(kubeconfig, kubeconfigFor(apiServer.url, tls.cert, env))
-    const out = await run('kubectl', ['--kubeconfig', kubeconfig, 'get', '--raw', '/api/v1/namespaces'], { PATH: env.PATH!, HOME: home.dir })
+    const out = await run('kubectl', ['--kubeconfig', kubeconfig, 'get', '--raw', '/api/v1/namespaces'], {
+      PATH: env.PATH!,
+      HOME: home.dir,
+    })
     assert.equal(out.code, 0, out.stderr + JSON.stringify(apiServer.requests))
     assert.deepEqual(JSON.parse(out.stdout), { ok: true, method: 'GET', path: '/api/v1/namespaces', body: '' })
     assert.equal(apiServer.requests.at(-1)?.status, 200)
@@ -154,15 +231,42 @@ describe('kubectl exec credential plugin', () => {
 /** An API server certificate for 127.0.0.1, valid for a day. */
 function selfSignedCertificate(dir: string): { key: string; cert: string } {
   const [key, cert] = [join(dir, 'api.key'), join(dir, 'api.crt')]
-  const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert,
-    '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'pipe' })
+  const made = spawnSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ],
+    { stdio: 'pipe' },
+  )
   assert.equal(made.status, 0, String(made.stderr))
   return { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') }
 }
 
 /** The stanza the README shows, with the settings passed through the plugin's env. */
 function kubeconfigFor(apiUrl: string, caPem: string, env: Record<string, string>): string {
-  const vars = ['AUTHGATE_SERVER_URL', 'AUTHGATE_CLIENT_ID', 'AUTHGATE_TOKEN_STORE', 'AUTHGATE_TOKEN_FILE', 'AUTHGATE_LOCK_DIR']
+  const vars = [
+    'AUTHGATE_SERVER_URL',
+    'AUTHGATE_CLIENT_ID',
+    'AUTHGATE_TOKEN_STORE',
+    'AUTHGATE_TOKEN_FILE',
+    'AUTHGATE_LOCK_DIR',
+  ]
   return `apiVersion: v1
 kind: Config
 clusters:

@@ -147,16 +147,25 @@ describe('hostile and broken servers', { timeout: 240_000 }, () => {
       res.socket?.write('HTTP/1.1 200 OK\r\n') // a status line, then silence
     })
     await new Promise<void>((resolve) => stalled.listen(0, '127.0.0.1', resolve))
-    t.after(() => { stalled.closeAllConnections(); stalled.close() })
+    t.after(() => {
+      stalled.closeAllConnections()
+      stalled.close()
+    })
     const url = `http://127.0.0.1:${(stalled.address() as AddressInfo).port}`
     const home = createCliHome('authgate-hostile-')
     t.after(() => home.remove())
     writeTokenFile(home.tokenFile, sessionAccount(url, 'cli'), STALE, { expired: true })
-    const r = await runCli(['token', '--server-url', url, '--client-id', 'cli', '--http-timeout', '500ms', ...home.flags], { home, timeoutMs: 60_000 })
+    const r = await runCli(
+      ['token', '--server-url', url, '--client-id', 'cli', '--http-timeout', '500ms', ...home.flags],
+      { home, timeoutMs: 60_000 },
+    )
     assert.equal(r.code, 5, r.stderr)
     assert.match(r.stderr, /after 3 retries/)
     assert.equal(seen.length, 4, `one discovery request and 3 retries: ${seen.join(', ')}`)
-    assert.ok(seen.every((line) => line.startsWith('GET /.well-known/')), 'a grant was sent')
+    assert.ok(
+      seen.every((line) => line.startsWith('GET /.well-known/')),
+      'a grant was sent',
+    )
   })
 
   test('a redirect to another host → exit 1, and the other host never sees the refresh token', async (t) => {

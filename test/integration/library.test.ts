@@ -6,7 +6,13 @@ import type { AuthGateTestServer } from '../support/authgate-server/index.ts'
 import { createCliHome, killAllClis, requireBuild, runCli, type CliHome } from '../support/cli.ts'
 import { startOidcServer, type OidcTestServer } from '../support/oidc-server.ts'
 import { startAuthGateWithApi, type ResourceServer } from '../support/resource-server.ts'
-import { obtainTokensFromAuthGate, obtainTokensFromOidc, sessionAccount, writeTokenFile, type IssuedTokens } from '../support/tokens.ts'
+import {
+  obtainTokensFromAuthGate,
+  obtainTokensFromOidc,
+  sessionAccount,
+  writeTokenFile,
+  type IssuedTokens,
+} from '../support/tokens.ts'
 
 /** The library against real servers, with the real file store and kernel lock, sharing its sessions with the CLI. */
 
@@ -20,8 +26,22 @@ function home(t: TestContext): CliHome {
 }
 
 /** Client options that put every file in the test's home, and the same session the CLI flags select there. */
-function optionsFor(h: CliHome, serverUrl: string, clientId: string, extra: Partial<ClientOptions> = {}): ClientOptions {
-  return { serverUrl, clientId, tokenStore: 'file', tokenFile: h.tokenFile, lockDir: h.lockDir, configDir: h.configDir, cacheDir: h.cacheDir, ...extra }
+function optionsFor(
+  h: CliHome,
+  serverUrl: string,
+  clientId: string,
+  extra: Partial<ClientOptions> = {},
+): ClientOptions {
+  return {
+    serverUrl,
+    clientId,
+    tokenStore: 'file',
+    tokenFile: h.tokenFile,
+    lockDir: h.lockDir,
+    configDir: h.configDir,
+    cacheDir: h.cacheDir,
+    ...extra,
+  }
 }
 
 function seed(h: CliHome, serverUrl: string, clientId: string, tokens: IssuedTokens, expired: boolean): void {
@@ -48,7 +68,10 @@ describe('AuthGate (rotation mode)', () => {
     assert.equal(new Set(tokens).size, 1)
     assert.notEqual(tokens[0], issued.access_token)
     assert.ok(server.isTokenActive(tokens[0]!))
-    const cli = await runCli(['token', ...h.flags], { home: h, env: { AUTHGATE_SERVER_URL: server.url, AUTHGATE_CLIENT_ID: server.publicClientId } })
+    const cli = await runCli(['token', ...h.flags], {
+      home: h,
+      env: { AUTHGATE_SERVER_URL: server.url, AUTHGATE_CLIENT_ID: server.publicClientId },
+    })
     assert.equal(cli.stdout, `${tokens[0]}\n`)
   })
 
@@ -64,7 +87,10 @@ describe('AuthGate (rotation mode)', () => {
     assert.equal(second.status, 200)
     assert.deepEqual(await second.json(), { ok: true, method: 'POST', path: '/orders', body: '{"qty":2}' })
     assert.equal(server.stats.refreshGrants - grants, 1)
-    assert.deepEqual(rs.requests.slice(-2).map((r) => r.status), [401, 200])
+    assert.deepEqual(
+      rs.requests.slice(-2).map((r) => r.status),
+      [401, 200],
+    )
   })
 
   test('logout revokes at the server; then getAccessToken throws AuthRequiredError (code, exit 4)', async (t) => {
@@ -73,10 +99,19 @@ describe('AuthGate (rotation mode)', () => {
     seed(h, server.url, server.publicClientId, issued, false)
     const client = createClient(optionsFor(h, server.url, server.publicClientId))
     const report = await client.logout()
-    assert.deepEqual(report, { signedIn: true, revocations: [{ hint: 'refresh_token', revoked: true }, { hint: 'access_token', revoked: true }] })
+    assert.deepEqual(report, {
+      signedIn: true,
+      revocations: [
+        { hint: 'refresh_token', revoked: true },
+        { hint: 'access_token', revoked: true },
+      ],
+    })
     assert.equal(server.isTokenActive(issued.refresh_token!), false)
     assert.equal(server.isTokenActive(issued.access_token), false)
-    await assert.rejects(client.getAccessToken(), (e: unknown) => e instanceof AuthRequiredError && e.code === 'AUTHGATE_AUTH_REQUIRED' && e.exitCode === 4)
+    await assert.rejects(
+      client.getAccessToken(),
+      (e: unknown) => e instanceof AuthRequiredError && e.code === 'AUTHGATE_AUTH_REQUIRED' && e.exitCode === 4,
+    )
   })
 
   test('login (device flow): the prompt goes to onPrompt; status() then says who is signed in', async (t) => {
@@ -93,7 +128,10 @@ describe('AuthGate (rotation mode)', () => {
       },
     })
     assert.equal(prompts.length, 1)
-    assert.deepEqual({ signedIn: status.signedIn, username: status.username, verified: status.verified, store: status.store }, { signedIn: true, username: 'admin', verified: true, store: 'file' })
+    assert.deepEqual(
+      { signedIn: status.signedIn, username: status.username, verified: status.verified, store: status.store },
+      { signedIn: true, username: 'admin', verified: true, store: 'file' },
+    )
     assert.ok(server.isTokenActive(await client.getAccessToken()))
     const offline = await client.status({ offline: true })
     assert.equal(offline.verified, undefined)
@@ -103,7 +141,9 @@ describe('AuthGate (rotation mode)', () => {
 
 describe('oidc-provider', () => {
   let server: OidcTestServer
-  before(async () => { server = await startOidcServer({ quiet: true }) })
+  before(async () => {
+    server = await startOidcServer({ quiet: true })
+  })
   after(() => server.close())
 
   test('50 concurrent getAccessToken() on an expired token: one refresh grant; status() asks the server', async (t) => {
@@ -116,6 +156,9 @@ describe('oidc-provider', () => {
     assert.equal(new Set(tokens).size, 1)
     assert.equal((await server.introspect(tokens[0]!)).active, true)
     const status = await client.status()
-    assert.deepEqual({ signedIn: status.signedIn, username: status.username, verified: status.verified, issuer: status.issuer }, { signedIn: true, username: 'alice', verified: true, issuer: server.url })
+    assert.deepEqual(
+      { signedIn: status.signedIn, username: status.username, verified: status.verified, issuer: status.issuer },
+      { signedIn: true, username: 'alice', verified: true, issuer: server.url },
+    )
   })
 })

@@ -1,8 +1,22 @@
 import assert from 'node:assert/strict'
 import { before, test, type TestContext } from 'node:test'
-import { startAuthGateServer, type AuthGateServerOptions, type AuthGateTestServer } from '../support/authgate-server/index.ts'
+import {
+  startAuthGateServer,
+  type AuthGateServerOptions,
+  type AuthGateTestServer,
+} from '../support/authgate-server/index.ts'
 import { launchChromium, signInInBrowser } from '../support/chromium.ts'
-import { AUTHORIZATION_URL, freePort, requireBuild, runCli, startCli, tempHome, userCodeOf, USER_CODE, type TempHome } from '../support/login-cli.ts'
+import {
+  AUTHORIZATION_URL,
+  freePort,
+  requireBuild,
+  runCli,
+  startCli,
+  tempHome,
+  userCodeOf,
+  USER_CODE,
+  type TempHome,
+} from '../support/login-cli.ts'
 import { startOidcServer } from '../support/oidc-server.ts'
 
 /**
@@ -16,11 +30,16 @@ const ADMIN = { username: 'admin', password: 'admin-password' }
 const AUTHGATE_CODE_GRANTS = (s: AuthGateTestServer) => s.stats.grantsByType.authorization_code ?? 0
 
 /** AuthGate matches redirect URIs exactly (ยง4), so each test registers a client for a port of its own. */
-async function authgateWithClient(t: TestContext, client: Partial<NonNullable<AuthGateServerOptions['clients']>[number]> = {}) {
+async function authgateWithClient(
+  t: TestContext,
+  client: Partial<NonNullable<AuthGateServerOptions['clients']>[number]> = {},
+) {
   const port = await freePort()
   const redirectUri = `http://localhost:${port}/callback`
   const server = await startAuthGateServer({
-    clients: [{ clientId: 'cli-browser', type: 'public', redirectUris: [redirectUri], scopes: 'email profile', ...client }],
+    clients: [
+      { clientId: 'cli-browser', type: 'public', redirectUris: [redirectUri], scopes: 'email profile', ...client },
+    ],
   })
   t.after(() => server.close())
   return { server, port, redirectUri }
@@ -34,7 +53,9 @@ async function startBrowserLogin(t: TestContext, home: TempHome, args: string[],
 }
 
 const isLoopbackCallback = (port?: number) => (u: URL) =>
-  (u.hostname === 'localhost' || u.hostname === '127.0.0.1') && u.pathname === '/callback' && (port === undefined || u.port === String(port))
+  (u.hostname === 'localhost' || u.hostname === '127.0.0.1') &&
+  u.pathname === '/callback' &&
+  (port === undefined || u.port === String(port))
 
 test('AuthGate: Chromium signs in and consents; the callback reaches the CLI, which saves the tokens', async (t) => {
   const browser = await launchChromium(t)
@@ -44,13 +65,19 @@ test('AuthGate: Chromium signs in and consents; the callback reaches the CLI, wh
   const env = { AUTHGATE_SERVER_URL: server.url, AUTHGATE_CLIENT_ID: 'cli-browser' }
   const { run, url } = await startBrowserLogin(t, home, ['--callback-port', String(port)], env)
   const q = new URL(url).searchParams
-  assert.deepEqual([q.get('redirect_uri'), q.get('code_challenge_method'), q.get('response_type')], [redirectUri, 'S256', 'code'])
+  assert.deepEqual(
+    [q.get('redirect_uri'), q.get('code_challenge_method'), q.get('response_type')],
+    [redirectUri, 'S256', 'code'],
+  )
   const page = await signInInBrowser(await browser.newPage(), url, ADMIN, isLoopbackCallback(port))
   assert.match(page.text, /You are signed in\. You can close this tab/)
   const { code } = await run.exited
   assert.equal(code, 0, run.stderr())
   assert.match(run.stderr(), /^To sign in to http:\/\/127\.0\.0\.1:\d+, open this URL in a browser on this machine:$/m)
-  assert.match(run.stderr(), /^Signed in to http:\/\/127\.0\.0\.1:\d+ as \S+ \(client cli-browser\)\. Tokens saved in /m)
+  assert.match(
+    run.stderr(),
+    /^Signed in to http:\/\/127\.0\.0\.1:\d+ as \S+ \(client cli-browser\)\. Tokens saved in /m,
+  )
   const token = await runCli(t, ['token', ...home.flags], { ...home.env, ...env })
   assert.ok(server.isTokenActive(token.stdout.trim()))
   assert.equal(AUTHGATE_CODE_GRANTS(server), 1)
@@ -98,7 +125,12 @@ test('oidc-provider: Chromium signs in on an ephemeral loopback port (RFC 8252 ย
   const env = { AUTHGATE_SERVER_URL: server.url, AUTHGATE_CLIENT_ID: 'cli', AUTHGATE_SCOPE: 'openid email profile' }
   const { run, url } = await startBrowserLogin(t, home, ['--callback-port', '0'], env)
   assert.match(new URL(url).searchParams.get('redirect_uri') ?? '', /^http:\/\/localhost:\d+\/callback$/)
-  const page = await signInInBrowser(await browser.newPage(), url, { username: 'dave', password: 'any' }, isLoopbackCallback())
+  const page = await signInInBrowser(
+    await browser.newPage(),
+    url,
+    { username: 'dave', password: 'any' },
+    isLoopbackCallback(),
+  )
   assert.match(page.text, /You can close this tab/)
   assert.equal((await run.exited).code, 0, run.stderr())
   assert.match(run.stderr(), /as dave \(client cli\)/)

@@ -7,7 +7,8 @@ import { spawnSync } from 'node:child_process'
  */
 export function realKeyringSkip(): string | false {
   if (process.env.AUTHGATE_REAL_KEYRING === '1') return false
-  const reason = 'needs a real Secret Service: `apt-get install gnome-keyring dbus-daemon`, then `node scripts/run-tests.mjs test/keyring`'
+  const reason =
+    'needs a real Secret Service: `apt-get install gnome-keyring dbus-daemon`, then `node scripts/run-tests.mjs test/keyring`'
   if (process.env.CI === 'true') throw new Error(`CI=true and ${reason}`)
   return reason
 }

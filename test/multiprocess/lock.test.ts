@@ -32,7 +32,11 @@ describe('kernel lock across processes', { timeout: 180_000 }, () => {
     const waiter = startFixture('lock-wait', [lockPath, '10000'])
     await waiter.next((r) => r.waiting)
     await delay(300)
-    assert.equal(waiter.reports.length, 1, `the waiter got an answer while the holder lived: ${JSON.stringify(waiter.reports)}`)
+    assert.equal(
+      waiter.reports.length,
+      1,
+      `the waiter got an answer while the holder lived: ${JSON.stringify(waiter.reports)}`,
+    )
     holder.process.kill('SIGKILL')
     const outcome = await waiter.next((r) => r.acquired || r.error)
     assert.deepEqual(outcome, { acquired: true })

@@ -38,7 +38,10 @@ describe('file store across processes', { timeout: 180_000 }, () => {
       if (existsSync(storePath)) {
         const seen = counters(readFileSync(storePath, 'utf8'))
         for (const [account, previous] of highest) {
-          assert.ok((seen.get(account) ?? 0) >= previous, `${account} went back from ${previous} to ${seen.get(account)}`)
+          assert.ok(
+            (seen.get(account) ?? 0) >= previous,
+            `${account} went back from ${previous} to ${seen.get(account)}`,
+          )
         }
         for (const [account, value] of seen) highest.set(account, value)
         reads++

@@ -6,8 +6,16 @@ import { chromium, type Browser, type Page } from 'playwright-core'
 /** Debian's Chromium, driven headless by playwright-core (no browser download: `.ci/run` installs the package). */
 export const CHROMIUM = '/usr/bin/chromium'
 
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync']
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+]
 
 /**
  * A headless Chromium for this test, closed after it. Without /usr/bin/chromium the test is skipped with the command
@@ -36,10 +44,19 @@ export interface Person {
  * "Continue"), until the browser lands on the loopback callback.
  * @returns the callback page the CLI's listener served.
  */
-export async function signInInBrowser(page: Page, url: string, person: Person, isCallback: (url: URL) => boolean): Promise<{ url: string; text: string }> {
+export async function signInInBrowser(
+  page: Page,
+  url: string,
+  person: Person,
+  isCallback: (url: URL) => boolean,
+): Promise<{ url: string; text: string }> {
   await page.goto(url)
   for (let step = 0; step < 8 && !isCallback(new URL(page.url())); step++) {
-    for (const [field, value] of [['username', person.username], ['login', person.username], ['password', person.password]] as const) {
+    for (const [field, value] of [
+      ['username', person.username],
+      ['login', person.username],
+      ['password', person.password],
+    ] as const) {
       const input = page.locator(`input[name="${field}"]`)
       if (await input.count()) await input.fill(value)
     }

@@ -59,22 +59,37 @@ export function fakeRun(t: TestContext, o: FakeOptions = {}): FakeRun {
       stdout: { write: (s: string) => void (out.stdout += s) },
       stderr: { write: (s: string) => void (out.stderr += s) },
       stdin: Readable.from(o.stdin === undefined ? [] : [Buffer.from(o.stdin)]),
-      isStdoutTTY: false, isStderrTTY: false, isStdinTTY: false,
+      isStdoutTTY: false,
+      isStderrTTY: false,
+      isStdinTTY: false,
     },
-    browser: { open: async () => { throw new Error('no browser in command tests') } },
+    browser: {
+      open: async () => {
+        throw new Error('no browser in command tests')
+      },
+    },
     paths: { config: join(root, 'config'), cache: join(root, 'cache') },
-    cwd: root, pid: 4242, platform: 'linux',
+    cwd: root,
+    pid: 4242,
+    platform: 'linux',
   }
   const flags: GlobalFlags = { tokenStore: 'file', tokenFile: join(root, 'tokens.json'), lockDir: join(root, 'locks') }
   const redactor = new Redactor()
   const env: CommandEnv = {
-    deps, flags, json: false, trace: undefined,
+    deps,
+    flags,
+    json: false,
+    trace: undefined,
     secret: (v) => redactor.add(v),
     say: (line) => void (out.stderr += redactor.redact(`${line}\n`)),
   }
   const session = () => openSession(loadSettings(flags, deps), deps)
   return {
-    env, deps, flags, out, requests,
+    env,
+    deps,
+    flags,
+    out,
+    requests,
     seed: async (tokens) => (await session()).store.write((await session()).key, tokens),
     stored: async () => {
       const s = await session()
@@ -95,11 +110,20 @@ function recordingFetch(server: NonNullable<FakeOptions['server']>, requests: Se
 
 /** A token set that is valid for an hour from NOW. */
 export const freshTokens = (name = '1'): TokenSet => ({
-  accessToken: `AT${name}-0123456789`, tokenType: 'Bearer', refreshToken: `RT${name}-0123456789`,
-  expiresAtMs: NOW + 3_600_000, obtainedAtMs: NOW, scope: 'email profile',
+  accessToken: `AT${name}-0123456789`,
+  tokenType: 'Bearer',
+  refreshToken: `RT${name}-0123456789`,
+  expiresAtMs: NOW + 3_600_000,
+  obtainedAtMs: NOW,
+  scope: 'email profile',
 })
 
 /** An AuthGate refresh answer (rotation mode: a new refresh token). */
-export const grant = (name: string) => Response.json({
-  access_token: `AT${name}-0123456789`, token_type: 'Bearer', refresh_token: `RT${name}-0123456789`, expires_in: 3600, scope: 'email profile',
-})
+export const grant = (name: string) =>
+  Response.json({
+    access_token: `AT${name}-0123456789`,
+    token_type: 'Bearer',
+    refresh_token: `RT${name}-0123456789`,
+    expires_in: 3600,
+    scope: 'email profile',
+  })

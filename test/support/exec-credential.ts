@@ -13,8 +13,16 @@ export function execCredentialProblems(doc: unknown, wantVersion = 'client.authe
   if (typeof status !== 'object' || status === null) return [...problems, 'no status']
   if (typeof status.token !== 'string' || status.token === '') problems.push('status.token')
   const ts = status.expirationTimestamp
-  if (ts !== undefined && (typeof ts !== 'string' || !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(ts) || Number.isNaN(Date.parse(ts)))) problems.push(`expirationTimestamp ${String(ts)}`)
-  for (const key of Object.keys(status)) if (!['token', 'expirationTimestamp'].includes(key)) problems.push(`unexpected status.${key}`)
-  for (const key of Object.keys(o)) if (!['apiVersion', 'kind', 'spec', 'status'].includes(key)) problems.push(`unexpected ${key}`)
+  if (
+    ts !== undefined &&
+    (typeof ts !== 'string' ||
+      !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(ts) ||
+      Number.isNaN(Date.parse(ts)))
+  )
+    problems.push(`expirationTimestamp ${String(ts)}`)
+  for (const key of Object.keys(status))
+    if (!['token', 'expirationTimestamp'].includes(key)) problems.push(`unexpected status.${key}`)
+  for (const key of Object.keys(o))
+    if (!['apiVersion', 'kind', 'spec', 'status'].includes(key)) problems.push(`unexpected ${key}`)
   return problems
 }

@@ -18,20 +18,33 @@ export interface SentRequest {
 }
 
 /** An OAuthContext whose fetch answers `reply()` and records what was sent (oauth4webapi's test/_setup.ts style). */
-export function contextFor(reply: () => Response, over: Partial<OAuthContext> = {}): { ctx: OAuthContext; sent: SentRequest[] } {
+export function contextFor(
+  reply: () => Response,
+  over: Partial<OAuthContext> = {},
+): { ctx: OAuthContext; sent: SentRequest[] } {
   const sent: SentRequest[] = []
   const fetch = (async (url: string | URL, init?: RequestInit) => {
-    sent.push({ url: String(url), headers: new Headers(init?.headers), form: new URLSearchParams(String(init?.body ?? '')) })
+    sent.push({
+      url: String(url),
+      headers: new Headers(init?.headers),
+      form: new URLSearchParams(String(init?.body ?? '')),
+    })
     return reply()
   }) as typeof globalThis.fetch
   const clock = { now: () => 1_000_000 }
   const ctx: OAuthContext = {
-    serverUrl: 'https://as.test', clientId: 'cli', clientAuth: 'post',
-    http: { fetch, sleep: async () => {}, clock }, budget: new RetryBudget(clock.now()), ...over,
+    serverUrl: 'https://as.test',
+    clientId: 'cli',
+    clientAuth: 'post',
+    http: { fetch, sleep: async () => {}, clock },
+    budget: new RetryBudget(clock.now()),
+    ...over,
   }
   return { ctx, sent }
 }
 
 /** A hand-built JSON answer. */
-export const json = (body: unknown, status = 200) => () =>
-  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } })
+export const json =
+  (body: unknown, status = 200) =>
+  () =>
+    new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } })

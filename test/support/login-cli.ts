@@ -14,7 +14,10 @@ const BIN = join(ROOT, 'bin/authgate.js')
 
 /** The bundle the bin shim loads; `npm test` builds it first. */
 export function requireBuild(): void {
-  assert.ok(existsSync(join(ROOT, 'dist/cli.cjs')), 'dist/cli.cjs is missing: run `npm run build` first (npm test does)')
+  assert.ok(
+    existsSync(join(ROOT, 'dist/cli.cjs')),
+    'dist/cli.cjs is missing: run `npm run build` first (npm test does)',
+  )
 }
 
 export interface TempHome {
@@ -33,8 +36,15 @@ export function tempHome(t: TestContext): TempHome {
   const tokenFile = join(dir, 'tokens.json')
   const lockDir = join(dir, 'locks')
   return {
-    dir, tokenFile, lockDir,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, XDG_CONFIG_HOME: join(dir, 'config'), XDG_CACHE_HOME: join(dir, 'cache') },
+    dir,
+    tokenFile,
+    lockDir,
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: dir,
+      XDG_CONFIG_HOME: join(dir, 'config'),
+      XDG_CACHE_HOME: join(dir, 'cache'),
+    },
     flags: ['--token-store', 'file', '--token-file', tokenFile, '--lock-dir', lockDir],
   }
 }
@@ -59,22 +69,28 @@ export function startCli(t: TestContext, args: string[], env: Record<string, str
     err += d.toString('utf8')
     for (const w of waiters) w()
   })
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => child.on('close', (code, signal) => done({ code, signal })))
-  const waitForStderr = (re: RegExp, guardMs = 30_000) => new Promise<RegExpExecArray>((resolve, reject) => {
-    const guard = setTimeout(() => finish(() => reject(new Error(`no ${re} on stderr within ${guardMs} ms:\n${err}`))), guardMs)
-    const check = () => {
-      const m = re.exec(err)
-      if (m) finish(() => resolve(m))
-    }
-    const finish = (settle: () => void) => {
-      clearTimeout(guard)
-      waiters.delete(check)
-      settle()
-    }
-    waiters.add(check)
-    void exited.then(() => finish(() => reject(new Error(`the CLI exited before ${re} appeared on stderr:\n${err}`))))
-    check()
-  })
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
+    child.on('close', (code, signal) => done({ code, signal })),
+  )
+  const waitForStderr = (re: RegExp, guardMs = 30_000) =>
+    new Promise<RegExpExecArray>((resolve, reject) => {
+      const guard = setTimeout(
+        () => finish(() => reject(new Error(`no ${re} on stderr within ${guardMs} ms:\n${err}`))),
+        guardMs,
+      )
+      const check = () => {
+        const m = re.exec(err)
+        if (m) finish(() => resolve(m))
+      }
+      const finish = (settle: () => void) => {
+        clearTimeout(guard)
+        waiters.delete(check)
+        settle()
+      }
+      waiters.add(check)
+      void exited.then(() => finish(() => reject(new Error(`the CLI exited before ${re} appeared on stderr:\n${err}`))))
+      check()
+    })
   return { child, stdout: () => out, stderr: () => err, waitForStderr, exited }
 }
 
@@ -93,7 +109,8 @@ export function userCodeOf(m: RegExpExecArray): string {
 }
 
 /** The authorization URL the browser flow printed on a line of its own, after the line that announces it. */
-export const AUTHORIZATION_URL = /(?:in a browser on this machine|If it did not open, visit|on this machine, open):\n(http\S+)\n/
+export const AUTHORIZATION_URL =
+  /(?:in a browser on this machine|If it did not open, visit|on this machine, open):\n(http\S+)\n/
 
 /** A port nobody listens on right now (tiny race with other processes; fine for tests). */
 export async function freePort(): Promise<number> {

@@ -73,7 +73,8 @@ async function walk(issuer: string, first: Step, answers: Answers): Promise<Outc
       continue
     }
     const html = await response.text()
-    if (!response.ok) throw new Error(`${step.method} ${step.url.pathname} answered ${response.status}: ${excerpt(html)}`)
+    if (!response.ok)
+      throw new Error(`${step.method} ${step.url.pathname} answered ${response.status}: ${excerpt(html)}`)
     const error = /<p class="red">([^<]*)<\/p>/.exec(html)
     if (error) throw new Error(`${step.url.pathname} shows an error: ${error[1]}`)
     const form = fillFirstForm(html, step.url, answers)
@@ -130,5 +131,12 @@ function describe(outcome: Outcome): string {
 
 function excerpt(html: string): string {
   const title = /<title>([^<]*)<\/title>/i.exec(html)?.[1]
-  return title ?? html.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 200)
+  return (
+    title ??
+    html
+      .replace(/<[^>]+>/g, ' ')
+      .replace(/\s+/g, ' ')
+      .trim()
+      .slice(0, 200)
+  )
 }

@@ -24,7 +24,9 @@ async function deviceLogin(
 ): Promise<oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers> {
   const da = await oidc.initiateDeviceAuthorization(config, { scope: SCOPE })
   const abort = new AbortController()
-  const tokens = oidc.pollDeviceAuthorizationGrant(config, { ...da, interval: 0.05 }, undefined, { signal: abort.signal })
+  const tokens = oidc.pollDeviceAuthorizationGrant(config, { ...da, interval: 0.05 }, undefined, {
+    signal: abort.signal,
+  })
   try {
     await approve(da.user_code)
   } catch (err) {
@@ -71,10 +73,20 @@ test('device flow approved through the model backdoor; refresh rotates; TTL appl
   const second = await oidc.refreshTokenGrant(cli, refreshTokenOf(first))
   const refreshTokens = new Set([tokens, first, second].map(refreshTokenOf))
   assert.equal(refreshTokens.size, 3, 'every refresh returns a new refresh token')
-  assert.deepEqual([tokens, first, second].map((r) => r.expires_in), [2, 2, 2])
+  assert.deepEqual(
+    [tokens, first, second].map((r) => r.expires_in),
+    [2, 2, 2],
+  )
   assert.deepEqual(
     { ...server.stats },
-    { refreshGrants: 2, successfulRefreshes: 2, invalidGrants: 0, grantsRevoked: 0, deviceGrants: 1, authCodeGrants: 0 },
+    {
+      refreshGrants: 2,
+      successfulRefreshes: 2,
+      invalidGrants: 0,
+      grantsRevoked: 0,
+      deviceGrants: 1,
+      authCodeGrants: 0,
+    },
   )
 })
 
@@ -198,7 +210,11 @@ test('authorization code with a wrong PKCE verifier is invalid_grant', async (t)
 test('confidential client with client_secret_post: auth code, device flow, rotating refresh', async (t) => {
   const server = await start(t)
   const confidential = await oidc.discovery(
-    new URL(server.url), 'cli-confidential', undefined, oidc.ClientSecretPost('cli-confidential-secret'), insecure,
+    new URL(server.url),
+    'cli-confidential',
+    undefined,
+    oidc.ClientSecretPost('cli-confidential-secret'),
+    insecure,
   )
   const viaCode = await authorizationCodeLogin(server, confidential, 'http://127.0.0.1:60001/callback')
   const viaDevice = await deviceLogin(confidential, (code) => server.driveDeviceApproval(code, 'erin'))
@@ -209,7 +225,11 @@ test('confidential client with client_secret_post: auth code, device flow, rotat
     assert.equal((await server.introspect(refreshed.access_token)).client_id, 'cli-confidential')
   }
   const wrongSecret = await oidc.discovery(
-    new URL(server.url), 'cli-confidential', undefined, oidc.ClientSecretPost('wrong'), insecure,
+    new URL(server.url),
+    'cli-confidential',
+    undefined,
+    oidc.ClientSecretPost('wrong'),
+    insecure,
   )
   await assert.rejects(oidc.refreshTokenGrant(wrongSecret, refreshTokenOf(viaDevice)), { error: 'invalid_client' })
 })
@@ -224,9 +244,12 @@ test('autoApproveUser approves device codes before the first poll', async (t) =>
 
 test('custom clients replace the defaults; rs still introspects', async (t) => {
   const server = await start(t, { clients: [{ client_id: 'other', redirect_uris: ['http://127.0.0.1/cb'] }] })
-  await assert.rejects(publicClient(server).then((cli) => oidc.initiateDeviceAuthorization(cli, { scope: SCOPE })), {
-    error: 'invalid_client',
-  })
+  await assert.rejects(
+    publicClient(server).then((cli) => oidc.initiateDeviceAuthorization(cli, { scope: SCOPE })),
+    {
+      error: 'invalid_client',
+    },
+  )
   const other = await publicClient(server, 'other')
   const tokens = await deviceLogin(other, (code) => server.approveDevice(code))
   assert.equal((await server.introspect(tokens.access_token)).client_id, 'other')

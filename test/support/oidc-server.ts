@@ -77,10 +77,13 @@ export async function startOidcServer(opts: OidcServerOptions = {}): Promise<Oid
   // Listen first: the issuer, and so every URL the provider issues, must carry the real port.
   const port = await listen(server)
   const url = `http://127.0.0.1:${port}`
-  const provider = new ProviderClass(url, buildConfiguration({
-    accessTokenTtlSeconds: opts.accessTokenTtlSeconds ?? 3600,
-    clients: opts.clients ?? DEFAULT_CLIENTS,
-  }))
+  const provider = new ProviderClass(
+    url,
+    buildConfiguration({
+      accessTokenTtlSeconds: opts.accessTokenTtlSeconds ?? 3600,
+      clients: opts.clients ?? DEFAULT_CLIENTS,
+    }),
+  )
   if (opts.autoApproveUser !== undefined) autoApproveDeviceCodes(provider, opts.autoApproveUser)
   const stats = countGrants(provider)
   server.on('request', provider.callback())
@@ -108,7 +111,12 @@ function listen(server: Server): Promise<number> {
 // err.error_detail. grant.error also fires for every authorization_pending poll.
 function countGrants(provider: Provider): OidcServerStats {
   const stats: OidcServerStats = {
-    refreshGrants: 0, successfulRefreshes: 0, invalidGrants: 0, grantsRevoked: 0, deviceGrants: 0, authCodeGrants: 0,
+    refreshGrants: 0,
+    successfulRefreshes: 0,
+    invalidGrants: 0,
+    grantsRevoked: 0,
+    deviceGrants: 0,
+    authCodeGrants: 0,
   }
   provider.on('grant.success', (ctx) => {
     const type = grantType(ctx)

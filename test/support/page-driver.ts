@@ -103,7 +103,8 @@ export function scrapeHiddenInputs(html: string): Record<string, string> {
   for (const m of html.matchAll(/<input\b([^>]*)>/gi)) {
     const attributes = parseAttributes(m[1]!)
     const name = attributes.get('name')
-    if (name !== undefined && attributes.get('type')?.toLowerCase() === 'hidden') fields[name] = attributes.get('value') ?? ''
+    if (name !== undefined && attributes.get('type')?.toLowerCase() === 'hidden')
+      fields[name] = attributes.get('value') ?? ''
   }
   return fields
 }
@@ -209,7 +210,8 @@ class FetchPageDriver implements PageDriver {
       const next = new URL(location, request.url)
       const stop = !/^https?:$/.test(next.protocol) || this.options.stopAt?.(next) === true
       if (stop) return { ...(await toPage(request.url, response)), location: next.toString() }
-      if (hop >= this.maxRedirects) throw new Error(`page driver: more than ${this.maxRedirects} redirects from ${first.url}`)
+      if (hop >= this.maxRedirects)
+        throw new Error(`page driver: more than ${this.maxRedirects} redirects from ${first.url}`)
       // 307/308 repeat the request; the others turn into a GET, as browsers do.
       const keep = response.status === 307 || response.status === 308
       request = keep ? { ...request, url: next } : { url: next, method: 'GET' }

@@ -21,10 +21,20 @@ export function realBackends(tokenFile: string) {
 }
 
 /** What saveLoginTokens needs, over a real store and the real session lock. */
-export function loginSession(settings: Pick<Settings, 'tokenStore' | 'tokenFile' | 'lockDir'>, key: SessionKey, store: TokenStore): LoginSaveSession {
+export function loginSession(
+  settings: Pick<Settings, 'tokenStore' | 'tokenFile' | 'lockDir'>,
+  key: SessionKey,
+  store: TokenStore,
+): LoginSaveSession {
   const context: SessionContext = {
-    key, store, lockFile, lockPath: sessionLockPath(settings.lockDir, key), lockTimeoutMs: 10_000, refreshSkewSeconds: 60,
-    clock, protocol: () => Promise.reject(new Error('no protocol here')),
+    key,
+    store,
+    lockFile,
+    lockPath: sessionLockPath(settings.lockDir, key),
+    lockTimeoutMs: 10_000,
+    refreshSkewSeconds: 60,
+    clock,
+    protocol: () => Promise.reject(new Error('no protocol here')),
   }
   return { settings: { ...settings, lockTimeoutMs: 10_000 }, context }
 }

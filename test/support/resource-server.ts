@@ -30,39 +30,61 @@ export interface ResourceServer {
 export type TokenCheck = (accessToken: string) => boolean | Promise<boolean>
 
 /** AuthGate's own check for resource servers: tokeninfo accepts active access tokens only (authgate-server.md §1.5). */
-export const viaAuthGateTokenInfo = (serverUrl: string): TokenCheck => async (token) => {
-  const res = await fetch(`${serverUrl}/oauth/tokeninfo`, { headers: { authorization: `Bearer ${token}` } })
-  await res.arrayBuffer()
-  return res.status === 200
-}
+export const viaAuthGateTokenInfo =
+  (serverUrl: string): TokenCheck =>
+  async (token) => {
+    const res = await fetch(`${serverUrl}/oauth/tokeninfo`, { headers: { authorization: `Bearer ${token}` } })
+    await res.arrayBuffer()
+    return res.status === 200
+  }
 
 /** AuthGate in rotation mode (no rate limit), and an API in front of it that checks every token with tokeninfo. */
-export async function startAuthGateWithApi(): Promise<{ server: AuthGateTestServer; rs: ResourceServer; close(): Promise<void> }> {
+export async function startAuthGateWithApi(): Promise<{
+  server: AuthGateTestServer
+  rs: ResourceServer
+  close(): Promise<void>
+}> {
   const server = await startAuthGateServer({ rotation: true, tokenRateLimitPerMinute: 0 })
   const rs = await startResourceServer(viaAuthGateTokenInfo(server.url))
-  return { server, rs, close: async () => { await rs.close(); await server.close() } }
+  return {
+    server,
+    rs,
+    close: async () => {
+      await rs.close()
+      await server.close()
+    },
+  }
 }
 
-export async function startResourceServer(isActive: TokenCheck, options: { tls?: { key: string; cert: string } } = {}): Promise<ResourceServer> {
+export async function startResourceServer(
+  isActive: TokenCheck,
+  options: { tls?: { key: string; cert: string } } = {},
+): Promise<ResourceServer> {
   const requests: SeenRequest[] = []
   const rejected = new Set<string>()
-  const listener = (req: IncomingMessage, res: ServerResponse) => void handle(req, res, { isActive, rejected, requests }).catch((err: unknown) => {
-    res.writeHead(500).end(String(err))
-  })
+  const listener = (req: IncomingMessage, res: ServerResponse) =>
+    void handle(req, res, { isActive, rejected, requests }).catch((err: unknown) => {
+      res.writeHead(500).end(String(err))
+    })
   const server = options.tls ? createTlsServer(options.tls, listener) : createServer(listener)
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
   return {
     url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`,
     requests,
     reject: (token) => void rejected.add(token),
-    close: () => new Promise<void>((done, fail) => {
-      server.close((err) => (err ? fail(err) : done()))
-      server.closeAllConnections()
-    }),
+    close: () =>
+      new Promise<void>((done, fail) => {
+        server.close((err) => (err ? fail(err) : done()))
+        server.closeAllConnections()
+      }),
   }
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, s: { isActive: TokenCheck; rejected: Set<string>; requests: SeenRequest[] }): Promise<void> {
+async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  s: { isActive: TokenCheck; rejected: Set<string>; requests: SeenRequest[] },
+): Promise<void> {
   let body = ''
   for await (const chunk of req) body += String(chunk)
   const token = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1]

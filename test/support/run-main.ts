@@ -21,15 +21,27 @@ export function tempHome(): { config: string; cache: string; cwd: string; root: 
  * Runs the whole CLI in-process with real fetch, real files and the real kernel lock; only the streams, env and
  * directories are test-owned (STYLE: the whole app runs with only the edges faked).
  */
-export async function runMain(argv: string[], home: ReturnType<typeof tempHome>, over: Partial<Deps> = {}): Promise<MainResult> {
+export async function runMain(
+  argv: string[],
+  home: ReturnType<typeof tempHome>,
+  over: Partial<Deps> = {},
+): Promise<MainResult> {
   let stdout = ''
   let stderr = ''
   const deps: Deps = {
     clock: { now: () => Date.now() },
-    sleep: (ms, signal) => new Promise((resolve, reject) => {
-      const t = setTimeout(resolve, ms)
-      signal?.addEventListener('abort', () => { clearTimeout(t); reject(signal.reason) }, { once: true })
-    }),
+    sleep: (ms, signal) =>
+      new Promise((resolve, reject) => {
+        const t = setTimeout(resolve, ms)
+        signal?.addEventListener(
+          'abort',
+          () => {
+            clearTimeout(t)
+            reject(signal.reason)
+          },
+          { once: true },
+        )
+      }),
     fetch: (input, init) => globalThis.fetch(input, init),
     env: {},
     io: {
@@ -40,7 +52,11 @@ export async function runMain(argv: string[], home: ReturnType<typeof tempHome>,
       isStderrTTY: false,
       isStdinTTY: false,
     },
-    browser: { open: async () => { throw new Error('no browser in this test') } },
+    browser: {
+      open: async () => {
+        throw new Error('no browser in this test')
+      },
+    },
     paths: { config: home.config, cache: home.cache },
     cwd: home.cwd,
     pid: process.pid,

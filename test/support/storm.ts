@@ -7,7 +7,11 @@ import type { CliResult } from './cli.ts'
  * quietly, printing one and the same new token, which is active; the server saw one refresh grant and no replay.
  * Returns the token, for the store-specific checks.
  */
-export function assertOneRefreshForAll(results: readonly CliResult[], server: AuthGateTestServer, expiredAccessToken: string): string {
+export function assertOneRefreshForAll(
+  results: readonly CliResult[],
+  server: AuthGateTestServer,
+  expiredAccessToken: string,
+): string {
   for (const r of results) assert.equal(r.code, 0, `pid ${r.pid} exited ${r.code ?? r.signal}: ${r.stderr}`)
   for (const r of results) assert.equal(r.stderr, '', `pid ${r.pid} wrote to stderr`)
   const printed = new Set(results.map((r) => r.stdout))
@@ -16,7 +20,12 @@ export function assertOneRefreshForAll(results: readonly CliResult[], server: Au
   assert.match(token, /^\S+\n$/, 'stdout is the token and a newline, nothing else')
   assert.notEqual(token.trim(), expiredAccessToken, 'the expired token was printed')
   assert.deepEqual(
-    [server.stats.refreshGrants, server.stats.successfulRefreshes, server.stats.invalidGrants, server.stats.familyRevocations],
+    [
+      server.stats.refreshGrants,
+      server.stats.successfulRefreshes,
+      server.stats.invalidGrants,
+      server.stats.familyRevocations,
+    ],
     [1, 1, 0, 0],
     'refresh grants, successful refreshes, invalid_grant answers, family revocations',
   )

@@ -9,7 +9,10 @@ import type { DataSource } from './api.ts'
  * The body, read whole before the first send: on a 401 it is sent a second time, and stdin can be read only once.
  * A relative `@file` is relative to the working directory, as in curl and gh.
  */
-export async function readRequestBody(data: DataSource | undefined, deps: Pick<Deps, 'cwd' | 'io'>): Promise<Uint8Array<ArrayBuffer> | undefined> {
+export async function readRequestBody(
+  data: DataSource | undefined,
+  deps: Pick<Deps, 'cwd' | 'io'>,
+): Promise<Uint8Array<ArrayBuffer> | undefined> {
   if (data === undefined) return undefined
   if (data.from === 'text') return new TextEncoder().encode(data.text)
   if (data.from === 'stdin') return readAll(deps.io.stdin)
@@ -33,7 +36,11 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<Uint8Array<ArrayB
  * `-i` as curl and gh print it: status line, headers, blank line; then the body, streamed as it arrives, byte for byte
  * into a pipe. On a terminal a body without a final newline gets one, so the prompt does not land on its last line.
  */
-export async function writeResponse(response: Response, include: boolean, io: Pick<Deps['io'], 'stdout' | 'isStdoutTTY'>): Promise<void> {
+export async function writeResponse(
+  response: Response,
+  include: boolean,
+  io: Pick<Deps['io'], 'stdout' | 'isStdoutTTY'>,
+): Promise<void> {
   if (include) io.stdout.write(statusAndHeaders(response))
   if (!response.body) return
   const decoder = new TextDecoder()

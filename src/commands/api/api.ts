@@ -32,9 +32,11 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 /** argv → options; every mistake is a UsageError (exit 2) before anything is read or sent. */
 export function parseApi(target: string, flags: ApiFlags): ApiOptions {
   const method = flags.method?.toUpperCase()
-  if (method !== undefined && !TOKEN.test(method)) throw new UsageError(`invalid method ${JSON.stringify(flags.method)}`)
+  if (method !== undefined && !TOKEN.test(method))
+    throw new UsageError(`invalid method ${JSON.stringify(flags.method)}`)
   const data = flags.data === undefined ? undefined : parseData(flags.data)
-  if (data && (method === 'GET' || method === 'HEAD')) throw new UsageError(`-d cannot be used with -X ${method}: a ${method} request has no body`)
+  if (data && (method === 'GET' || method === 'HEAD'))
+    throw new UsageError(`-d cannot be used with -X ${method}: a ${method} request has no body`)
   return { target, method, headers: (flags.header ?? []).map(parseHeader), data, include: flags.include === true }
 }
 
@@ -51,18 +53,25 @@ export function parseHeader(raw: string): [string, string] {
   const colon = raw.indexOf(':')
   const name = colon > 0 ? raw.slice(0, colon).trim() : ''
   const value = raw.slice(colon + 1).trim()
-  if (!TOKEN.test(name) || /[\r\n\0]/.test(value)) throw new UsageError(`invalid header ${JSON.stringify(raw)}: expected 'Name: value'`)
-  if (name.toLowerCase() === 'authorization') throw new UsageError('-H Authorization is not allowed: authgate sends the bearer token itself')
+  if (!TOKEN.test(name) || /[\r\n\0]/.test(value))
+    throw new UsageError(`invalid header ${JSON.stringify(raw)}: expected 'Name: value'`)
+  if (name.toLowerCase() === 'authorization')
+    throw new UsageError('-H Authorization is not allowed: authgate sends the bearer token itself')
   return [name, value]
 }
 
 /** Parse, then run (gh's NewCmdApi(f, runF)). */
 export function registerApi(program: Command, makeEnv: (cmd: Command) => CommandEnv, run = runApi): void {
-  program.command('api')
+  program
+    .command('api')
     .description('send an authenticated request; on 401 refresh once (under the lock) and retry once')
     .argument('<path-or-url>', 'a path under --api-url (default: the server URL), or a full http(s) URL')
     .option('-X, --method <method>', 'HTTP method (default GET, or POST with -d)')
-    .option('-H, --header <header>', "an extra request header 'Name: value' (repeatable)", (v: string, all: string[] | undefined) => [...(all ?? []), v])
+    .option(
+      '-H, --header <header>',
+      "an extra request header 'Name: value' (repeatable)",
+      (v: string, all: string[] | undefined) => [...(all ?? []), v],
+    )
     .option('-d, --data <data>', 'request body: a string, @file, or @- for stdin')
     .option('-i, --include', 'print the status line and the response headers before the body')
     .action(async (target: string, flags: ApiFlags, cmd: Command) => run(parseApi(target, flags), makeEnv(cmd)))
@@ -93,12 +102,17 @@ export async function runApi(options: ApiOptions, env: CommandEnv): Promise<void
   const response = await sendAuthorized(tokens, send)
   await writeResponse(response, options.include, env.deps.io)
   if (response.status < 200 || response.status > 299) {
-    throw new RequestFailedError(`${method} ${url.href} answered ${response.status} ${reasonPhrase(response)}`.trim(), { status: response.status })
+    throw new RequestFailedError(`${method} ${url.href} answered ${response.status} ${reasonPhrase(response)}`.trim(), {
+      status: response.status,
+    })
   }
 }
 
 /** The user's headers; a body that is JSON is labelled so unless the user said otherwise. */
-export function requestHeaders(pairs: ReadonlyArray<[string, string]>, body: Uint8Array<ArrayBuffer> | undefined): Headers {
+export function requestHeaders(
+  pairs: ReadonlyArray<[string, string]>,
+  body: Uint8Array<ArrayBuffer> | undefined,
+): Headers {
   const headers = new Headers()
   for (const [name, value] of pairs) headers.append(name, value)
   if (body && !headers.has('content-type') && isJson(body)) headers.set('content-type', 'application/json')

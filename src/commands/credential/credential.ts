@@ -11,22 +11,37 @@ export interface CredentialRunners {
   kubectl(env: CommandEnv): Promise<void>
 }
 
-export function parseGitCredentialArgs(operation: string | undefined, flags: { username?: string }): GitCredentialOptions {
-  if (operation === undefined) throw new UsageError('missing operation: git runs the helper as `authgate credential git get` (or store, erase)')
+export function parseGitCredentialArgs(
+  operation: string | undefined,
+  flags: { username?: string },
+): GitCredentialOptions {
+  if (operation === undefined)
+    throw new UsageError('missing operation: git runs the helper as `authgate credential git get` (or store, erase)')
   const username = flags.username ?? DEFAULT_GIT_USERNAME
-  if (username === '' || /[\n\r\0]/.test(username)) throw new UsageError(`invalid --username ${JSON.stringify(username)}`)
+  if (username === '' || /[\n\r\0]/.test(username))
+    throw new UsageError(`invalid --username ${JSON.stringify(username)}`)
   return { operation, username }
 }
 
 /** `authgate credential git|kubectl`: parse, then run; tests replace the runners to check the parsing alone. */
-export function registerCredential(program: Command, makeEnv: (cmd: Command) => CommandEnv, run: CredentialRunners = { git: runGitCredential, kubectl: runKubectlCredential }): void {
-  const credential = program.command('credential').description('credential helpers: git (credential-helper protocol) and kubectl (ExecCredential)')
-  credential.command('git')
+export function registerCredential(
+  program: Command,
+  makeEnv: (cmd: Command) => CommandEnv,
+  run: CredentialRunners = { git: runGitCredential, kubectl: runKubectlCredential },
+): void {
+  const credential = program
+    .command('credential')
+    .description('credential helpers: git (credential-helper protocol) and kubectl (ExecCredential)')
+  credential
+    .command('git')
     .description('git credential helper: `get` answers with a valid access token for the configured hosts')
     .argument('[operation]', 'get, store or erase (git passes it)')
     .option('--username <name>', 'username to answer with when git asks for none', DEFAULT_GIT_USERNAME)
-    .action(async (operation: string | undefined, flags: { username?: string }, cmd: Command) => run.git(parseGitCredentialArgs(operation, flags), makeEnv(cmd)))
-  credential.command('kubectl')
+    .action(async (operation: string | undefined, flags: { username?: string }, cmd: Command) =>
+      run.git(parseGitCredentialArgs(operation, flags), makeEnv(cmd)),
+    )
+  credential
+    .command('kubectl')
     .description('kubectl exec credential plugin: prints a client.authentication.k8s.io/v1 ExecCredential')
     .action(async (_flags: unknown, cmd: Command) => run.kubectl(makeEnv(cmd)))
 }

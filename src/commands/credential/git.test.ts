@@ -6,17 +6,39 @@ import { AuthgateError, UsageError } from '../../errors.ts'
 import { fakeRun, freshTokens, grant, NOW } from '../../../test/support/command-env.ts'
 import type { CommandEnv } from '../command-env.ts'
 import { registerCredential } from './credential.ts'
-import { formatGitCredential, isConfiguredOrigin, parseGitCredential, runGitCredential, type GitCredentialOptions } from './git.ts'
+import {
+  formatGitCredential,
+  isConfiguredOrigin,
+  parseGitCredential,
+  runGitCredential,
+  type GitCredentialOptions,
+} from './git.ts'
 
 // ---- pure decisions ----
 
-test('parseGitCredential: git\'s key=value lines up to a blank line; url= stands for its parts', () => {
+test("parseGitCredential: git's key=value lines up to a blank line; url= stands for its parts", () => {
   const cases = [
-    { input: 'protocol=https\nhost=git.example\n\n', want: { protocol: 'https', host: 'git.example', username: undefined } },
-    { input: 'protocol=https\r\nhost=git.example:8443\r\nusername=bob\r\n', want: { protocol: 'https', host: 'git.example:8443', username: 'bob' } },
-    { input: 'protocol=https\nhost=a.example\n\nhost=b.example\n', want: { protocol: 'https', host: 'a.example', username: undefined } },
-    { input: 'url=https://x-access-token@git.example/org/repo.git\n', want: { protocol: 'https', host: 'git.example', username: 'x-access-token' } },
-    { input: 'capability[]=authtype\nwwwauth[]=Bearer realm="x"\nprotocol=http\nhost=127.0.0.1:9\npath=a/b\nnonsense\n=x\n', want: { protocol: 'http', host: '127.0.0.1:9', username: undefined } },
+    {
+      input: 'protocol=https\nhost=git.example\n\n',
+      want: { protocol: 'https', host: 'git.example', username: undefined },
+    },
+    {
+      input: 'protocol=https\r\nhost=git.example:8443\r\nusername=bob\r\n',
+      want: { protocol: 'https', host: 'git.example:8443', username: 'bob' },
+    },
+    {
+      input: 'protocol=https\nhost=a.example\n\nhost=b.example\n',
+      want: { protocol: 'https', host: 'a.example', username: undefined },
+    },
+    {
+      input: 'url=https://x-access-token@git.example/org/repo.git\n',
+      want: { protocol: 'https', host: 'git.example', username: 'x-access-token' },
+    },
+    {
+      input:
+        'capability[]=authtype\nwwwauth[]=Bearer realm="x"\nprotocol=http\nhost=127.0.0.1:9\npath=a/b\nnonsense\n=x\n',
+      want: { protocol: 'http', host: '127.0.0.1:9', username: undefined },
+    },
     { input: 'password=a=b=c\n', want: { protocol: undefined, host: undefined, username: undefined } },
     { input: '', want: { protocol: undefined, host: undefined, username: undefined } },
   ]
@@ -38,20 +60,29 @@ test('isConfiguredOrigin: only the configured origins, port included, default po
     [{ host: 'api.example' }, false],
     [{ protocol: 'https', host: 'bad host' }, false],
   ]
-  for (const [request, want] of cases) assert.equal(isConfiguredOrigin(request, configured), want, JSON.stringify(request))
+  for (const [request, want] of cases)
+    assert.equal(isConfiguredOrigin(request, configured), want, JSON.stringify(request))
 })
 
 test('formatGitCredential: username, password, and the expiry when known', () => {
   assert.equal(formatGitCredential({ username: 'oauth2', password: 'AT' }), 'username=oauth2\npassword=AT\n')
-  assert.equal(formatGitCredential({ username: 'u', password: 'AT', expiresAtMs: 1_700_000_000_999 }), 'username=u\npassword=AT\npassword_expiry_utc=1700000000\n')
+  assert.equal(
+    formatGitCredential({ username: 'u', password: 'AT', expiresAtMs: 1_700_000_000_999 }),
+    'username=u\npassword=AT\npassword_expiry_utc=1700000000\n',
+  )
 })
 
 // ---- parse table: argv → options, with the runners replaced ----
 
 async function parse(argv: string[]): Promise<GitCredentialOptions | 'kubectl'> {
   let got: GitCredentialOptions | 'kubectl' | undefined
-  const program = addGlobalOptions(new Command('authgate')).exitOverride().configureOutput({ writeOut: () => {}, writeErr: () => {} })
-  registerCredential(program, () => ({}) as CommandEnv, { git: async (o) => void (got = o), kubectl: async () => void (got = 'kubectl') })
+  const program = addGlobalOptions(new Command('authgate'))
+    .exitOverride()
+    .configureOutput({ writeOut: () => {}, writeErr: () => {} })
+  registerCredential(program, () => ({}) as CommandEnv, {
+    git: async (o) => void (got = o),
+    kubectl: async () => void (got = 'kubectl'),
+  })
   await program.parseAsync(argv, { from: 'user' })
   assert.ok(got, 'a runner was called')
   return got
@@ -60,8 +91,14 @@ async function parse(argv: string[]): Promise<GitCredentialOptions | 'kubectl'> 
 const parseCases: Array<{ argv: string[]; want: GitCredentialOptions | 'kubectl' | ((e: unknown) => boolean) }> = [
   { argv: ['credential', 'git', 'get'], want: { operation: 'get', username: 'oauth2' } },
   { argv: ['credential', 'git', 'store'], want: { operation: 'store', username: 'oauth2' } },
-  { argv: ['credential', 'git', '--username', 'x-access-token', 'get'], want: { operation: 'get', username: 'x-access-token' } },
-  { argv: ['--server-url', 'https://git.example', 'credential', 'git', 'capability'], want: { operation: 'capability', username: 'oauth2' } },
+  {
+    argv: ['credential', 'git', '--username', 'x-access-token', 'get'],
+    want: { operation: 'get', username: 'x-access-token' },
+  },
+  {
+    argv: ['--server-url', 'https://git.example', 'credential', 'git', 'capability'],
+    want: { operation: 'capability', username: 'oauth2' },
+  },
   { argv: ['credential', 'kubectl'], want: 'kubectl' },
   { argv: ['credential', 'kubectl', '--json'], want: 'kubectl' },
   { argv: ['credential', 'git'], want: (e) => e instanceof UsageError && /missing operation/.test(e.message) },
@@ -79,23 +116,62 @@ for (const c of parseCases) {
 
 // ---- run table: options + stdin + fake server → stdout, error, requests ----
 
-const tokenServer = (req: Request) => new URL(req.url).pathname === '/oauth/token' ? grant('2') : new Response('404 page not found', { status: 404 })
+const tokenServer = (req: Request) =>
+  new URL(req.url).pathname === '/oauth/token' ? grant('2') : new Response('404 page not found', { status: 404 })
 const EXPIRY = Math.floor((NOW + 3_600_000) / 1000)
 
-const runCases: Array<{ name: string; operation?: string; stdin: string; seeded?: ReturnType<typeof freshTokens> | null; want: { stdout: string; error?: (e: unknown) => boolean; refreshed?: boolean } }> = [
-  { name: 'get for the server URL: a valid token as the password', stdin: 'protocol=https\nhost=as.test\n\n',
-    want: { stdout: `username=oauth2\npassword=AT1-0123456789\npassword_expiry_utc=${EXPIRY}\n` } },
-  { name: 'get keeps the username git asks with', stdin: 'protocol=https\nhost=as.test\nusername=x-access-token\n\n',
-    want: { stdout: `username=x-access-token\npassword=AT1-0123456789\npassword_expiry_utc=${EXPIRY}\n` } },
-  { name: 'get for another host: no answer, so git asks elsewhere', stdin: 'protocol=https\nhost=github.com\n\n', want: { stdout: '' } },
-  { name: 'get over http for an https session: no answer', stdin: 'protocol=http\nhost=as.test\n\n', want: { stdout: '' } },
-  { name: 'get with an expiring token: refreshed first', stdin: 'protocol=https\nhost=as.test\n', seeded: { ...freshTokens(), expiresAtMs: NOW + 1000, obtainedAtMs: NOW - 3_600_000 },
-    want: { stdout: `username=oauth2\npassword=AT2-0123456789\npassword_expiry_utc=${EXPIRY}\n`, refreshed: true } },
-  { name: 'store: reads and ignores', operation: 'store', stdin: 'protocol=https\nhost=as.test\nusername=oauth2\npassword=AT1-0123456789\n\n', want: { stdout: '' } },
-  { name: 'erase: reads and ignores (the session stays)', operation: 'erase', stdin: 'protocol=https\nhost=as.test\n\n', want: { stdout: '' } },
+const runCases: Array<{
+  name: string
+  operation?: string
+  stdin: string
+  seeded?: ReturnType<typeof freshTokens> | null
+  want: { stdout: string; error?: (e: unknown) => boolean; refreshed?: boolean }
+}> = [
+  {
+    name: 'get for the server URL: a valid token as the password',
+    stdin: 'protocol=https\nhost=as.test\n\n',
+    want: { stdout: `username=oauth2\npassword=AT1-0123456789\npassword_expiry_utc=${EXPIRY}\n` },
+  },
+  {
+    name: 'get keeps the username git asks with',
+    stdin: 'protocol=https\nhost=as.test\nusername=x-access-token\n\n',
+    want: { stdout: `username=x-access-token\npassword=AT1-0123456789\npassword_expiry_utc=${EXPIRY}\n` },
+  },
+  {
+    name: 'get for another host: no answer, so git asks elsewhere',
+    stdin: 'protocol=https\nhost=github.com\n\n',
+    want: { stdout: '' },
+  },
+  {
+    name: 'get over http for an https session: no answer',
+    stdin: 'protocol=http\nhost=as.test\n\n',
+    want: { stdout: '' },
+  },
+  {
+    name: 'get with an expiring token: refreshed first',
+    stdin: 'protocol=https\nhost=as.test\n',
+    seeded: { ...freshTokens(), expiresAtMs: NOW + 1000, obtainedAtMs: NOW - 3_600_000 },
+    want: { stdout: `username=oauth2\npassword=AT2-0123456789\npassword_expiry_utc=${EXPIRY}\n`, refreshed: true },
+  },
+  {
+    name: 'store: reads and ignores',
+    operation: 'store',
+    stdin: 'protocol=https\nhost=as.test\nusername=oauth2\npassword=AT1-0123456789\n\n',
+    want: { stdout: '' },
+  },
+  {
+    name: 'erase: reads and ignores (the session stays)',
+    operation: 'erase',
+    stdin: 'protocol=https\nhost=as.test\n\n',
+    want: { stdout: '' },
+  },
   { name: 'an operation from a newer git: ignored', operation: 'capability', stdin: '', want: { stdout: '' } },
-  { name: 'get, not signed in: exit 4, nothing on stdout', stdin: 'protocol=https\nhost=as.test\n\n', seeded: null,
-    want: { stdout: '', error: (e) => e instanceof AuthgateError && e.exitCode === 4 } },
+  {
+    name: 'get, not signed in: exit 4, nothing on stdout',
+    stdin: 'protocol=https\nhost=as.test\n\n',
+    seeded: null,
+    want: { stdout: '', error: (e) => e instanceof AuthgateError && e.exitCode === 4 },
+  },
 ]
 
 for (const c of runCases) {
@@ -106,7 +182,10 @@ for (const c of runCases) {
     if (c.want.error) await assert.rejects(done, c.want.error)
     else await done
     assert.equal(run.out.stdout, c.want.stdout)
-    assert.equal(run.requests.some((r) => r.url.endsWith('/oauth/token')), c.want.refreshed === true)
+    assert.equal(
+      run.requests.some((r) => r.url.endsWith('/oauth/token')),
+      c.want.refreshed === true,
+    )
     assert.equal((await run.stored()) === undefined, c.seeded === null, 'store and erase never touch the session')
   })
 }

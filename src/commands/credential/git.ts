@@ -50,7 +50,11 @@ export function isConfiguredOrigin(request: GitCredentialRequest, configured: re
 }
 
 /** Pure: the helper's answer. `password_expiry_utc` (git ≥ 2.41) keeps a caching helper from outliving the token. */
-export function formatGitCredential(answer: { username: string; password: string; expiresAtMs?: number | undefined }): string {
+export function formatGitCredential(answer: {
+  username: string
+  password: string
+  expiresAtMs?: number | undefined
+}): string {
   const lines = [`username=${answer.username}`, `password=${answer.password}`]
   if (answer.expiresAtMs !== undefined) lines.push(`password_expiry_utc=${Math.floor(answer.expiresAtMs / 1000)}`)
   return `${lines.join('\n')}\n`
@@ -68,12 +72,16 @@ export async function runGitCredential(options: GitCredentialOptions, env: Comma
   const settings = loadSettings(env.flags, env.deps)
   env.secret(settings.clientSecret)
   if (!isConfiguredOrigin(request, [settings.apiUrl, settings.serverUrl])) {
-    env.trace?.(`credential git: ${request.protocol ?? '?'}://${request.host ?? '?'} is not ${settings.apiUrl} or ${settings.serverUrl}; no answer`)
+    env.trace?.(
+      `credential git: ${request.protocol ?? '?'}://${request.host ?? '?'} is not ${settings.apiUrl} or ${settings.serverUrl}; no answer`,
+    )
     return
   }
   const session = await openSession(settings, env.deps, { trace: env.trace })
   const tokens = await getValidTokens(session.context)
   for (const secret of [tokens.accessToken, tokens.refreshToken]) env.secret(secret)
   const username = request.username ?? options.username
-  env.deps.io.stdout.write(formatGitCredential({ username, password: tokens.accessToken, expiresAtMs: tokens.expiresAtMs }))
+  env.deps.io.stdout.write(
+    formatGitCredential({ username, password: tokens.accessToken, expiresAtMs: tokens.expiresAtMs }),
+  )
 }

@@ -31,7 +31,11 @@ export function execCredentialVersion(execInfo: string | undefined): string {
 }
 
 /** Pure: the ExecCredential for a token. */
-export function execCredential(accessToken: string, expiresAtMs: number | undefined, apiVersion = EXEC_CREDENTIAL_V1): ExecCredential {
+export function execCredential(
+  accessToken: string,
+  expiresAtMs: number | undefined,
+  apiVersion = EXEC_CREDENTIAL_V1,
+): ExecCredential {
   const expirationTimestamp = rfc3339(expiresAtMs)
   return {
     apiVersion,

@@ -37,7 +37,9 @@ export function stderrLoginUi(o: StderrUiOptions): LoginUi {
     },
     slower(intervalSeconds, why) {
       if (o.isTTY && countdownShown) o.write('\r\x1b[2K')
-      o.say(`${why === 'slow_down' ? 'The server asked to slow down' : 'The server is rate limiting'}; polling every ${intervalSeconds} s.`)
+      o.say(
+        `${why === 'slow_down' ? 'The server asked to slow down' : 'The server is rate limiting'}; polling every ${intervalSeconds} s.`,
+      )
     },
     settled() {
       if (o.isTTY && countdownShown) o.write('\r\x1b[2K')
@@ -61,10 +63,16 @@ function deviceLines(auth: DeviceAuthorization, serverUrl: string): string[] {
   ]
 }
 
-function browserLines(url: string, how: 'opened' | 'not-opened' | 'open-failed', detail: string | undefined, o: StderrUiOptions): string[] {
+function browserLines(
+  url: string,
+  how: 'opened' | 'not-opened' | 'open-failed',
+  detail: string | undefined,
+  o: StderrUiOptions,
+): string[] {
   const wait = `Waiting up to ${Math.round(o.callbackTimeoutMs / 1000)} s for the browser to come back…`
   if (how === 'opened') return [`Opened a browser to sign in to ${o.serverUrl}. If it did not open, visit:`, url, wait]
-  if (how === 'not-opened') return [`To sign in to ${o.serverUrl}, open this URL in a browser on this machine:`, url, wait]
+  if (how === 'not-opened')
+    return [`To sign in to ${o.serverUrl}, open this URL in a browser on this machine:`, url, wait]
   return [
     `Could not open a browser${detail ? ` (${detail})` : ''}. To sign in on this machine, open:`,
     url,

@@ -19,7 +19,9 @@ import { registerLogin, runLogin, type LoginOptions } from './login.ts'
 
 async function parse(argv: string[]): Promise<LoginOptions> {
   let got: LoginOptions | undefined
-  const program = addGlobalOptions(new Command('authgate')).exitOverride().configureOutput({ writeOut: () => {}, writeErr: () => {} })
+  const program = addGlobalOptions(new Command('authgate'))
+    .exitOverride()
+    .configureOutput({ writeOut: () => {}, writeErr: () => {} })
   const makeEnv = (cmd: Command) => ({ json: cmd.optsWithGlobals().json === true }) as CommandEnv
   registerLogin(program, makeEnv, async (o) => void (got = o))
   await program.parseAsync(argv, { from: 'user' })
@@ -54,10 +56,20 @@ for (const c of parseCases) {
 const SERVER = 'https://as.test'
 const SECRET = 'cli-secret-do-not-print'
 const DEVICE = {
-  device_code: 'd'.repeat(40), user_code: 'WXYZ-2345', verification_uri: `${SERVER}/device`,
-  verification_uri_complete: `${SERVER}/device?user_code=WXYZ-2345`, expires_in: 1800, interval: 5,
+  device_code: 'd'.repeat(40),
+  user_code: 'WXYZ-2345',
+  verification_uri: `${SERVER}/device`,
+  verification_uri_complete: `${SERVER}/device?user_code=WXYZ-2345`,
+  expires_in: 1800,
+  interval: 5,
 }
-const tokens = (name: string) => ({ access_token: `at-${name}-0123456789`, token_type: 'Bearer', refresh_token: `rt-${name}-0123456789`, expires_in: 3600, scope: 'email profile' })
+const tokens = (name: string) => ({
+  access_token: `at-${name}-0123456789`,
+  token_type: 'Bearer',
+  refresh_token: `rt-${name}-0123456789`,
+  expires_in: 3600,
+  scope: 'email profile',
+})
 type Answer = Record<string, unknown> & { error?: string }
 
 interface Fake {
@@ -84,12 +96,17 @@ function fakeServer(seen: Seen, deviceAnswers: Answer[], now: () => number) {
     const u = new URL(String(url))
     const form = new URLSearchParams(String(init?.body ?? ''))
     if (u.pathname.startsWith('/.well-known/')) return new Response('no discovery', { status: 404 })
-    if (u.pathname === '/oauth/tokeninfo') return Response.json({ active: true, user_id: 'user-42', scope: 'email profile', exp: now() / 1000 + 3600 })
+    if (u.pathname === '/oauth/tokeninfo')
+      return Response.json({ active: true, user_id: 'user-42', scope: 'email profile', exp: now() / 1000 + 3600 })
     seen.forms.push(form)
     if (u.pathname === '/oauth/device/code') return Response.json(DEVICE)
     if (form.get('grant_type') === 'authorization_code') {
-      const challenge = createHash('sha256').update(form.get('code_verifier') ?? '').digest('base64url')
-      return challenges.get(form.get('code') ?? '') === challenge ? Response.json(tokens('browser')) : Response.json({ error: 'invalid_grant' }, { status: 400 })
+      const challenge = createHash('sha256')
+        .update(form.get('code_verifier') ?? '')
+        .digest('base64url')
+      return challenges.get(form.get('code') ?? '') === challenge
+        ? Response.json(tokens('browser'))
+        : Response.json({ error: 'invalid_grant' }, { status: 400 })
     }
     const a: Answer = answers.shift() ?? tokens('device')
     return Response.json(a, { status: a.error ? 400 : 200 })
@@ -133,24 +150,41 @@ function fakeDeps(t: TestContext, fake: Fake): { deps: Deps; seen: Seen; dirs: {
       stdout: { write: (s: string) => void (seen.stdout += s) },
       stderr: { write: (s: string) => void (seen.stderr += s) },
       stdin: undefined as unknown as NodeJS.ReadableStream,
-      isStdoutTTY: false, isStderrTTY: fake.tty === true, isStdinTTY: false,
+      isStdoutTTY: false,
+      isStderrTTY: fake.tty === true,
+      isStdinTTY: false,
     },
     browser: fakeBrowser(seen, fake.browser, challenges),
     paths: { config: join(root, 'config'), cache: join(root, 'cache') },
-    cwd: root, pid: 4242, platform: 'linux', signal: controller.signal,
+    cwd: root,
+    pid: 4242,
+    platform: 'linux',
+    signal: controller.signal,
   }
   return { deps, seen, dirs: deps.paths }
 }
 
 function httpGet(url: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    request(url.replace('//localhost:', '//127.0.0.1:'), (res) => (res.resume(), res.on('end', () => resolve(res.statusCode ?? 0)))).on('error', reject).end()
+    request(
+      url.replace('//localhost:', '//127.0.0.1:'),
+      (res) => (res.resume(), res.on('end', () => resolve(res.statusCode ?? 0))),
+    )
+      .on('error', reject)
+      .end()
   })
 }
 
 function commandEnv(deps: Deps, flags: GlobalFlags, json: boolean): CommandEnv {
   const redactor = new Redactor()
-  return { deps, flags, json, trace: undefined, secret: (v) => redactor.add(v), say: (line) => void deps.io.stderr.write(redactor.redact(`${line}\n`)) }
+  return {
+    deps,
+    flags,
+    json,
+    trace: undefined,
+    secret: (v) => redactor.add(v),
+    say: (line) => void deps.io.stderr.write(redactor.redact(`${line}\n`)),
+  }
 }
 
 async function busyPort(t: TestContext): Promise<number> {
@@ -178,72 +212,228 @@ interface RunCase {
 }
 
 const DESKTOP = { DISPLAY: ':0' }
-const denied = (code: string) => (e: unknown) => (e as { error?: string }).error === code && (e as { exitCode?: number }).exitCode === 1
+const denied = (code: string) => (e: unknown) =>
+  (e as { error?: string }).error === code && (e as { exitCode?: number }).exitCode === 1
 
 const runCases: RunCase[] = [
-  { name: '--device: the complete URL and the code verbatim, who is signed in, where the tokens are', options: { flow: 'device' }, fake: { env: DESKTOP },
+  {
+    name: '--device: the complete URL and the code verbatim, who is signed in, where the tokens are',
+    options: { flow: 'device' },
+    fake: { env: DESKTOP },
     want: {
-      stderrLines: [`To sign in to ${SERVER}, open this page in a browser on any device:`, `${SERVER}/device?user_code=WXYZ-2345`,
-        'and check that it shows the code WXYZ-2345', 'Waiting for approval; the code expires in 30 min.'],
-      stderr: [/^Signed in to https:\/\/as\.test as user-42 \(client cli\)\. Tokens saved in \/.*\/tokens\.json \(file store\)\.$/m],
-      stdout: (out) => assert.equal(out, ''), saved: { flow: 'device', accessToken: 'at-device-0123456789' }, opened: 0 } },
-  { name: '--json: the status object on stdout, never a token', options: { flow: 'device', json: true },
-    want: { stdout: (out) => {
-      const r = JSON.parse(out) as Record<string, unknown>
-      assert.deepEqual({ signed_in: r.signed_in, server_url: r.server_url, client_id: r.client_id, store: r.store, subject: r.subject, has_refresh_token: r.has_refresh_token, verified: r.verified },
-        { signed_in: true, server_url: SERVER, client_id: 'cli', store: 'file', subject: 'user-42', has_refresh_token: true, verified: true })
-      assert.doesNotMatch(out, /at-device|rt-device/)
-    } } },
-  { name: 'SSH without a display: device flow, and says why', fake: { env: { SSH_CONNECTION: '10.0.0.1 5000 10.0.0.2 22' }, browser: 'fail' },
-    want: { stderr: [/^Using the device flow: this is an SSH session without a display\.$/m], saved: { flow: 'device', accessToken: 'at-device-0123456789' }, opened: 0 } },
-  { name: 'Linux without a display: device flow', fake: { env: {} },
-    want: { stderr: [/^Using the device flow: there is no display/m], opened: 0 } },
-  { name: 'a desktop: the browser flow, PKCE checked by the server, tokens saved', fake: { env: DESKTOP, browser: 'callback' },
-    want: { stderrLines: ['Opened a browser to sign in to https://as.test. If it did not open, visit:'],
-      stderr: [/^https:\/\/as\.test\/oauth\/authorize\?response_type=code&client_id=cli&redirect_uri=http%3A%2F%2Flocalhost%3A\d+%2Fcallback&scope=email\+profile&state=[\w-]+&code_challenge=[\w-]+&code_challenge_method=S256$/m],
-      saved: { flow: 'browser', accessToken: 'at-browser-0123456789' }, opened: 1 } },
-  { name: '--no-open: the URL on a line of its own; no callback in time → device flow', options: { open: false }, fake: { env: DESKTOP },
-    want: { stderr: [/^https:\/\/as\.test\/oauth\/authorize\?response_type=code&.*$/m, /^No sign-in came back from the browser within 120 s; switching to the device flow\.$/m,
-      /^https:\/\/as\.test\/device\?user_code=WXYZ-2345$/m], saved: { flow: 'device', accessToken: 'at-device-0123456789' }, opened: 0 } },
-  { name: 'the browser cannot be opened: URL printed, device flow at once', fake: { env: DESKTOP, browser: 'fail' },
-    want: { stderr: [/^Could not open a browser \(xdg-open: no method available\)\. To sign in on this machine, open:$/m, /^https:\/\/as\.test\/oauth\/authorize\?/m,
-      /^or use the code below from any device\.$/m, /^https:\/\/as\.test\/device\?user_code=WXYZ-2345$/m], saved: { flow: 'device', accessToken: 'at-device-0123456789' } } },
-  { name: 'callback port busy: device flow, and says why', busyPort: true, fake: { env: DESKTOP, browser: 'fail' },
-    want: { stderr: [/^Using the device flow: the callback port cannot be bound \(port \d+ on 127\.0\.0\.1 is in use\)\.$/m], opened: 0, saved: { flow: 'device', accessToken: 'at-device-0123456789' } } },
-  { name: '--browser with a busy port: a usage error, nothing saved', busyPort: true, options: { flow: 'browser' }, fake: { env: DESKTOP },
-    want: { error: (e) => e instanceof UsageError && /port \d+ on 127\.0\.0\.1 is in use/.test(e.message), saved: null, opened: 0 } },
-  { name: 'a terminal gets a live countdown, cleared at the end', options: { flow: 'device' }, fake: { tty: true, deviceAnswers: [{ error: 'authorization_pending' }] },
-    want: { stderr: [/\r\x1b\[2KWaiting for approval… the code expires in 30:00/, /\r\x1b\[2KWaiting for approval… the code expires in 29:51/, /\r\x1b\[2KSigned in to/] } },
-  { name: 'plain stderr: one waiting line however long it takes', options: { flow: 'device' },
-    fake: { deviceAnswers: [{ error: 'authorization_pending' }, { error: 'authorization_pending' }, { error: 'authorization_pending' }] },
-    want: { stderr: [/^Waiting for approval; the code expires in 30 min\.\n(?!Waiting)/m], notStderr: [/\r/] } },
-  { name: 'slow_down: polls slower and says so', options: { flow: 'device' }, fake: { deviceAnswers: [{ error: 'slow_down' }] },
-    want: { stderr: [/^The server asked to slow down; polling every 10 s\.$/m], saved: { flow: 'device', accessToken: 'at-device-0123456789' } } },
-  { name: 'access_denied: exit 1, nothing saved', options: { flow: 'device' }, fake: { deviceAnswers: [{ error: 'access_denied' }] },
-    want: { error: denied('access_denied'), saved: null } },
-  { name: 'expired_token: exit 1, nothing saved', options: { flow: 'device' }, fake: { deviceAnswers: [{ error: 'authorization_pending' }, { error: 'expired_token' }] },
-    want: { error: denied('expired_token'), saved: null } },
-  { name: 'Ctrl+C while polling: exit 130 at once, nothing saved', options: { flow: 'device' },
+      stderrLines: [
+        `To sign in to ${SERVER}, open this page in a browser on any device:`,
+        `${SERVER}/device?user_code=WXYZ-2345`,
+        'and check that it shows the code WXYZ-2345',
+        'Waiting for approval; the code expires in 30 min.',
+      ],
+      stderr: [
+        /^Signed in to https:\/\/as\.test as user-42 \(client cli\)\. Tokens saved in \/.*\/tokens\.json \(file store\)\.$/m,
+      ],
+      stdout: (out) => assert.equal(out, ''),
+      saved: { flow: 'device', accessToken: 'at-device-0123456789' },
+      opened: 0,
+    },
+  },
+  {
+    name: '--json: the status object on stdout, never a token',
+    options: { flow: 'device', json: true },
+    want: {
+      stdout: (out) => {
+        const r = JSON.parse(out) as Record<string, unknown>
+        assert.deepEqual(
+          {
+            signed_in: r.signed_in,
+            server_url: r.server_url,
+            client_id: r.client_id,
+            store: r.store,
+            subject: r.subject,
+            has_refresh_token: r.has_refresh_token,
+            verified: r.verified,
+          },
+          {
+            signed_in: true,
+            server_url: SERVER,
+            client_id: 'cli',
+            store: 'file',
+            subject: 'user-42',
+            has_refresh_token: true,
+            verified: true,
+          },
+        )
+        assert.doesNotMatch(out, /at-device|rt-device/)
+      },
+    },
+  },
+  {
+    name: 'SSH without a display: device flow, and says why',
+    fake: { env: { SSH_CONNECTION: '10.0.0.1 5000 10.0.0.2 22' }, browser: 'fail' },
+    want: {
+      stderr: [/^Using the device flow: this is an SSH session without a display\.$/m],
+      saved: { flow: 'device', accessToken: 'at-device-0123456789' },
+      opened: 0,
+    },
+  },
+  {
+    name: 'Linux without a display: device flow',
+    fake: { env: {} },
+    want: { stderr: [/^Using the device flow: there is no display/m], opened: 0 },
+  },
+  {
+    name: 'a desktop: the browser flow, PKCE checked by the server, tokens saved',
+    fake: { env: DESKTOP, browser: 'callback' },
+    want: {
+      stderrLines: ['Opened a browser to sign in to https://as.test. If it did not open, visit:'],
+      stderr: [
+        /^https:\/\/as\.test\/oauth\/authorize\?response_type=code&client_id=cli&redirect_uri=http%3A%2F%2Flocalhost%3A\d+%2Fcallback&scope=email\+profile&state=[\w-]+&code_challenge=[\w-]+&code_challenge_method=S256$/m,
+      ],
+      saved: { flow: 'browser', accessToken: 'at-browser-0123456789' },
+      opened: 1,
+    },
+  },
+  {
+    name: '--no-open: the URL on a line of its own; no callback in time → device flow',
+    options: { open: false },
+    fake: { env: DESKTOP },
+    want: {
+      stderr: [
+        /^https:\/\/as\.test\/oauth\/authorize\?response_type=code&.*$/m,
+        /^No sign-in came back from the browser within 120 s; switching to the device flow\.$/m,
+        /^https:\/\/as\.test\/device\?user_code=WXYZ-2345$/m,
+      ],
+      saved: { flow: 'device', accessToken: 'at-device-0123456789' },
+      opened: 0,
+    },
+  },
+  {
+    name: 'the browser cannot be opened: URL printed, device flow at once',
+    fake: { env: DESKTOP, browser: 'fail' },
+    want: {
+      stderr: [
+        /^Could not open a browser \(xdg-open: no method available\)\. To sign in on this machine, open:$/m,
+        /^https:\/\/as\.test\/oauth\/authorize\?/m,
+        /^or use the code below from any device\.$/m,
+        /^https:\/\/as\.test\/device\?user_code=WXYZ-2345$/m,
+      ],
+      saved: { flow: 'device', accessToken: 'at-device-0123456789' },
+    },
+  },
+  {
+    name: 'callback port busy: device flow, and says why',
+    busyPort: true,
+    fake: { env: DESKTOP, browser: 'fail' },
+    want: {
+      stderr: [/^Using the device flow: the callback port cannot be bound \(port \d+ on 127\.0\.0\.1 is in use\)\.$/m],
+      opened: 0,
+      saved: { flow: 'device', accessToken: 'at-device-0123456789' },
+    },
+  },
+  {
+    name: '--browser with a busy port: a usage error, nothing saved',
+    busyPort: true,
+    options: { flow: 'browser' },
+    fake: { env: DESKTOP },
+    want: {
+      error: (e) => e instanceof UsageError && /port \d+ on 127\.0\.0\.1 is in use/.test(e.message),
+      saved: null,
+      opened: 0,
+    },
+  },
+  {
+    name: 'a terminal gets a live countdown, cleared at the end',
+    options: { flow: 'device' },
+    fake: { tty: true, deviceAnswers: [{ error: 'authorization_pending' }] },
+    want: {
+      stderr: [
+        /\r\x1b\[2KWaiting for approval… the code expires in 30:00/,
+        /\r\x1b\[2KWaiting for approval… the code expires in 29:51/,
+        /\r\x1b\[2KSigned in to/,
+      ],
+    },
+  },
+  {
+    name: 'plain stderr: one waiting line however long it takes',
+    options: { flow: 'device' },
+    fake: {
+      deviceAnswers: [
+        { error: 'authorization_pending' },
+        { error: 'authorization_pending' },
+        { error: 'authorization_pending' },
+      ],
+    },
+    want: { stderr: [/^Waiting for approval; the code expires in 30 min\.\n(?!Waiting)/m], notStderr: [/\r/] },
+  },
+  {
+    name: 'slow_down: polls slower and says so',
+    options: { flow: 'device' },
+    fake: { deviceAnswers: [{ error: 'slow_down' }] },
+    want: {
+      stderr: [/^The server asked to slow down; polling every 10 s\.$/m],
+      saved: { flow: 'device', accessToken: 'at-device-0123456789' },
+    },
+  },
+  {
+    name: 'access_denied: exit 1, nothing saved',
+    options: { flow: 'device' },
+    fake: { deviceAnswers: [{ error: 'access_denied' }] },
+    want: { error: denied('access_denied'), saved: null },
+  },
+  {
+    name: 'expired_token: exit 1, nothing saved',
+    options: { flow: 'device' },
+    fake: { deviceAnswers: [{ error: 'authorization_pending' }, { error: 'expired_token' }] },
+    want: { error: denied('expired_token'), saved: null },
+  },
+  {
+    name: 'Ctrl+C while polling: exit 130 at once, nothing saved',
+    options: { flow: 'device' },
     fake: { interruptAtSleep: 2, deviceAnswers: [{ error: 'authorization_pending' }] },
-    want: { error: (e) => (e as { exitCode?: number }).exitCode === 130, saved: null } },
-  { name: 'Ctrl+C while waiting for the browser: exit 130, nothing saved, no device flow', fake: { env: DESKTOP, browser: 'idle', interruptAtSleep: 1 },
-    want: { error: (e) => (e as { exitCode?: number }).exitCode === 130, saved: null, notStderr: [/user_code/] } },
-  { name: 'a confidential client: client_secret_post, and the secret never on stderr', options: { flow: 'device' }, fake: { env: { AUTHGATE_CLIENT_SECRET: SECRET } },
-    want: { notStderr: [new RegExp(SECRET)], forms: (forms) => assert.deepEqual(forms.map((f) => f.get('client_secret')), [SECRET, SECRET]) } },
-  { name: 'a confidential client in the browser: the secret in the form of the code exchange', fake: { env: { ...DESKTOP, AUTHGATE_CLIENT_SECRET: SECRET }, browser: 'callback' },
-    want: { saved: { flow: 'browser', accessToken: 'at-browser-0123456789' }, forms: (forms) => assert.equal(forms[0]!.get('client_secret'), SECRET) } },
+    want: { error: (e) => (e as { exitCode?: number }).exitCode === 130, saved: null },
+  },
+  {
+    name: 'Ctrl+C while waiting for the browser: exit 130, nothing saved, no device flow',
+    fake: { env: DESKTOP, browser: 'idle', interruptAtSleep: 1 },
+    want: { error: (e) => (e as { exitCode?: number }).exitCode === 130, saved: null, notStderr: [/user_code/] },
+  },
+  {
+    name: 'a confidential client: client_secret_post, and the secret never on stderr',
+    options: { flow: 'device' },
+    fake: { env: { AUTHGATE_CLIENT_SECRET: SECRET } },
+    want: {
+      notStderr: [new RegExp(SECRET)],
+      forms: (forms) =>
+        assert.deepEqual(
+          forms.map((f) => f.get('client_secret')),
+          [SECRET, SECRET],
+        ),
+    },
+  },
+  {
+    name: 'a confidential client in the browser: the secret in the form of the code exchange',
+    fake: { env: { ...DESKTOP, AUTHGATE_CLIENT_SECRET: SECRET }, browser: 'callback' },
+    want: {
+      saved: { flow: 'browser', accessToken: 'at-browser-0123456789' },
+      forms: (forms) => assert.equal(forms[0]!.get('client_secret'), SECRET),
+    },
+  },
 ]
 
 for (const c of runCases) {
   test(`run: ${c.name}`, async (t) => {
     const { deps, seen, dirs } = fakeDeps(t, c.fake ?? {})
     const port = c.busyPort ? await busyPort(t) : 0
-    const flags: GlobalFlags = { tokenStore: 'file', tokenFile: join(dirs.config, 'tokens.json'), lockDir: join(dirs.cache, 'locks'), callbackPort: String(port) }
+    const flags: GlobalFlags = {
+      tokenStore: 'file',
+      tokenFile: join(dirs.config, 'tokens.json'),
+      lockDir: join(dirs.cache, 'locks'),
+      callbackPort: String(port),
+    }
     const options: LoginOptions = { flow: undefined, open: true, json: false, ...c.options }
     const run = runLogin(options, commandEnv(deps, flags, options.json))
     if (c.want.error) await assert.rejects(run, c.want.error)
     else await run
-    for (const line of c.want.stderrLines ?? []) assert.ok(seen.stderr.split('\n').includes(line), `stderr has the line ${JSON.stringify(line)}:\n${seen.stderr}`)
+    for (const line of c.want.stderrLines ?? [])
+      assert.ok(seen.stderr.split('\n').includes(line), `stderr has the line ${JSON.stringify(line)}:\n${seen.stderr}`)
     for (const re of c.want.stderr ?? []) assert.match(seen.stderr, re)
     for (const re of c.want.notStderr ?? []) assert.doesNotMatch(seen.stderr, re)
     c.want.stdout?.(seen.stdout)

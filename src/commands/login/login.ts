@@ -31,8 +31,11 @@ export function parseLogin(flags: LoginFlags, json: boolean): LoginOptions {
 
 /** Parse, then run (gh's NewCmdLogin(f, runF)): tests replace `run` to check the parsing alone. */
 export function registerLogin(program: Command, makeEnv: (cmd: Command) => CommandEnv, run = runLogin): void {
-  program.command('login')
-    .description('sign in and save the tokens: browser (Authorization Code + PKCE) or device flow, chosen automatically')
+  program
+    .command('login')
+    .description(
+      'sign in and save the tokens: browser (Authorization Code + PKCE) or device flow, chosen automatically',
+    )
     .option('--device', 'use the device flow: a code to confirm in any browser, on any device (SSH, containers)')
     // --browser first, so that the negation below leaves the default undefined ("choose for me").
     .option('--browser', 'use the browser flow even where the device flow would be chosen')
@@ -86,6 +89,8 @@ async function identifyQuietly(session: OpenSession, tokens: TokenSet): Promise<
 
 function signedIn(r: StatusReport, session: OpenSession): string {
   const who = r.username ?? r.subject
-  return `Signed in to ${r.server_url}${who ? ` as ${who}` : ''} (client ${r.client_id}). `
-    + `Tokens saved in ${r.store_path ?? session.store.location} (${r.store} store).`
+  return (
+    `Signed in to ${r.server_url}${who ? ` as ${who}` : ''} (client ${r.client_id}). ` +
+    `Tokens saved in ${r.store_path ?? session.store.location} (${r.store} store).`
+  )
 }

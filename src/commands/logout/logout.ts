@@ -14,7 +14,8 @@ export function parseLogout(flags: { revoke?: boolean }): LogoutOptions {
 
 /** Parse, then run (gh's NewCmdLogout(f, runF)): tests replace `run` to check the parsing alone. */
 export function registerLogout(program: Command, makeEnv: (cmd: Command) => CommandEnv, run = runLogout): void {
-  program.command('logout')
+  program
+    .command('logout')
     .description('revoke the tokens at the server (RFC 7009) and delete them locally; a failed revocation only warns')
     .option('--no-revoke', 'only delete the local tokens, do not ask the server to revoke them')
     .action(async (flags: { revoke?: boolean }, cmd: Command) => run(parseLogout(flags), makeEnv(cmd)))
@@ -34,7 +35,9 @@ export async function runLogout(options: LogoutOptions, env: CommandEnv): Promis
   const where = `${settings.serverUrl} (client ${session.key.clientId})`
   if (!result.signedIn) return env.say(`Not signed in to ${where}; nothing to do.`)
   for (const outcome of result.revocations) if (!outcome.revoked) env.say(`warning: ${failure(outcome)}`)
-  env.say(`Signed out of ${where}: ${revocationSummary(result, options)}; deleted the tokens from ${session.store.location}.`)
+  env.say(
+    `Signed out of ${where}: ${revocationSummary(result, options)}; deleted the tokens from ${session.store.location}.`,
+  )
 }
 
 function failure(outcome: RevocationOutcome & { revoked: false }): string {
@@ -44,7 +47,9 @@ function failure(outcome: RevocationOutcome & { revoked: false }): string {
 
 export function revocationSummary(result: LogoutResult, options: LogoutOptions): string {
   if (!options.revoke) return 'not revoked at the server (--no-revoke)'
-  const revoked = result.revocations.filter((o) => o.revoked).map((o) => (o.hint === 'refresh_token' ? 'refresh' : 'access'))
+  const revoked = result.revocations
+    .filter((o) => o.revoked)
+    .map((o) => (o.hint === 'refresh_token' ? 'refresh' : 'access'))
   if (revoked.length === 0) return 'the server did not confirm any revocation'
   return `revoked the ${revoked.join(' and ')} token${revoked.length > 1 ? 's' : ''} at the server`
 }

@@ -12,7 +12,16 @@ export async function runRefresh(options: RefreshOptions, env: CommandEnv): Prom
   env.secret(settings.clientSecret)
   const session = await openSession(settings, env.deps, { trace: env.trace })
   let outcome = 'still valid'
-  const context = { ...session.context, observe: (e: string) => void (outcome = e === 'fresh' ? 'still valid (use --force to refresh anyway)' : e === 'adopted' ? 'refreshed by another process' : 'refreshed') }
+  const context = {
+    ...session.context,
+    observe: (e: string) =>
+      void (outcome =
+        e === 'fresh'
+          ? 'still valid (use --force to refresh anyway)'
+          : e === 'adopted'
+            ? 'refreshed by another process'
+            : 'refreshed'),
+  }
   const tokens = await getValidTokens(context, { force: options.force })
   env.say(`access token ${outcome}; expires ${rfc3339(tokens.expiresAtMs) ?? 'never (the server gave no lifetime)'}`)
 }

@@ -45,7 +45,12 @@ export async function runStatusAll(options: StatusAllOptions, env: CommandEnv): 
   if (report.sessions.length === 0) throw new AuthRequiredError(`no stored sessions in ${store.location}`)
 }
 
-export function buildStatusAll(settings: Pick<Settings, 'serverUrl' | 'clientId'>, store: Pick<TokenStore, 'kind' | 'location'>, sessions: readonly StoredSession[], nowMs: number): StatusAllReport {
+export function buildStatusAll(
+  settings: Pick<Settings, 'serverUrl' | 'clientId'>,
+  store: Pick<TokenStore, 'kind' | 'location'>,
+  sessions: readonly StoredSession[],
+  nowMs: number,
+): StatusAllReport {
   const fileBased = store.kind === 'file' || store.kind === 'encrypted'
   const ordered = [...sessions].sort((a, b) => a.key.account.localeCompare(b.key.account))
   return {
@@ -59,7 +64,8 @@ export function buildStatusAll(settings: Pick<Settings, 'serverUrl' | 'clientId'
       issuer: tokens.issuer ?? null,
       scope: tokens.scope ?? null,
       expires_at: rfc3339(tokens.expiresAtMs),
-      expires_in: tokens.expiresAtMs === undefined ? null : Math.max(0, Math.floor((tokens.expiresAtMs - nowMs) / 1000)),
+      expires_in:
+        tokens.expiresAtMs === undefined ? null : Math.max(0, Math.floor((tokens.expiresAtMs - nowMs) / 1000)),
       has_refresh_token: Boolean(tokens.refreshToken),
     })),
   }
@@ -71,7 +77,9 @@ function describeAll(r: StatusAllReport): string {
   const lines = [`${r.sessions.length} stored session${r.sessions.length > 1 ? 's' : ''} (${where}):`]
   for (const s of r.sessions) {
     lines.push(`${s.current ? '*' : ' '} ${s.server_url}  client ${s.client_id}  (${s.store})`)
-    lines.push(`    expires: ${expiry(s)}; refresh token: ${s.has_refresh_token ? 'yes' : 'no'}; scopes: ${s.scope ?? '(not stated)'}`)
+    lines.push(
+      `    expires: ${expiry(s)}; refresh token: ${s.has_refresh_token ? 'yes' : 'no'}; scopes: ${s.scope ?? '(not stated)'}`,
+    )
   }
   if (r.sessions.some((s) => s.current)) lines.push('(* = the session the current settings select)')
   return `${lines.join('\n')}\n`
@@ -79,7 +87,8 @@ function describeAll(r: StatusAllReport): string {
 
 function expiry(s: StoredSessionReport): string {
   if (s.expires_at === null) return 'unknown'
-  if (s.expires_in === 0) return `${s.expires_at} (expired${s.has_refresh_token ? '; the next `authgate token` refreshes it' : ''})`
+  if (s.expires_in === 0)
+    return `${s.expires_at} (expired${s.has_refresh_token ? '; the next `authgate token` refreshes it' : ''})`
   const h = Math.floor(s.expires_in! / 3600)
   const m = Math.floor((s.expires_in! % 3600) / 60)
   return `${s.expires_at} (in ${h ? `${h}h ${m}m` : `${m}m`})`

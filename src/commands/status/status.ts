@@ -43,11 +43,20 @@ export async function runStatus(options: StatusOptions, env: CommandEnv): Promis
   const report = buildReport(settings, session, tokens, identity, issuer, env.deps.clock.now())
   // Read first: under `auto` the store names the backend this session's tokens were found in only after a read.
   for (const warning of storeWarnings(session.store)) env.say(`warning: ${warning}`)
-  env.deps.io.stdout.write(options.json ? `${JSON.stringify(report)}\n` : describe(report, identity, tokensLine(settings, session.store)))
+  env.deps.io.stdout.write(
+    options.json ? `${JSON.stringify(report)}\n` : describe(report, identity, tokensLine(settings, session.store)),
+  )
   if (!tokens) throw new AuthRequiredError(`not signed in to ${settings.serverUrl} as client ${session.key.clientId}`)
 }
 
-export function buildReport(settings: Settings, session: OpenSession, tokens: TokenSet | undefined, identity: Identity | undefined, issuer: string | undefined, nowMs: number): StatusReport {
+export function buildReport(
+  settings: Settings,
+  session: OpenSession,
+  tokens: TokenSet | undefined,
+  identity: Identity | undefined,
+  issuer: string | undefined,
+  nowMs: number,
+): StatusReport {
   const fileBased = session.store.kind === 'file' || session.store.kind === 'encrypted'
   return {
     signed_in: tokens !== undefined,

@@ -21,6 +21,11 @@ export async function runToken(options: TokenOptions, env: CommandEnv): Promise<
     env.deps.io.stdout.write(`${tokens.accessToken}\n`)
     return
   }
-  const out = { access_token: tokens.accessToken, token_type: tokens.tokenType, expires_at: rfc3339(tokens.expiresAtMs), scope: tokens.scope ?? null }
+  const out = {
+    access_token: tokens.accessToken,
+    token_type: tokens.tokenType,
+    expires_at: rfc3339(tokens.expiresAtMs),
+    scope: tokens.scope ?? null,
+  }
   env.deps.io.stdout.write(`${JSON.stringify(out)}\n`)
 }

@@ -2,7 +2,16 @@ import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
 import { startAuthGateServer, type AuthGateTestServer } from './index.ts'
-import { decodeJwt, deviceLogin, pollDeviceToken, postForm, postJson, request, requestDeviceCode, str } from './test-http.ts'
+import {
+  decodeJwt,
+  deviceLogin,
+  pollDeviceToken,
+  postForm,
+  postJson,
+  request,
+  requestDeviceCode,
+  str,
+} from './test-http.ts'
 
 /** Checklist §8 items 1 (form-only parsing) and 9 (discovery), plus plumbing: 404s, health, error shape. */
 
@@ -66,8 +75,13 @@ describe('§8.9 discovery and JWKS', () => {
     const res = await request(`${server.url}/.well-known/openid-configuration`)
     assert.equal(res.status, 200)
     assert.equal(res.headers.get('cache-control'), 'public, max-age=3600')
-    for (const absent of ['device_authorization_endpoint', 'introspection_endpoint', 'registration_endpoint',
-      'end_session_endpoint', 'jwks_uri']) {
+    for (const absent of [
+      'device_authorization_endpoint',
+      'introspection_endpoint',
+      'registration_endpoint',
+      'end_session_endpoint',
+      'jwks_uri',
+    ]) {
       assert.equal(absent in res.json, false, `${absent} must not be advertised`)
     }
     assert.equal(res.json.issuer, server.url)
@@ -78,8 +92,12 @@ describe('§8.9 discovery and JWKS', () => {
     assert.deepEqual(res.json.id_token_signing_alg_values_supported, ['HS256'])
     assert.deepEqual(res.json.code_challenge_methods_supported, ['S256'])
     assert.deepEqual(res.json.response_types_supported, ['code'])
-    assert.deepEqual(res.json.grant_types_supported, ['authorization_code',
-      'urn:ietf:params:oauth:grant-type:device_code', 'refresh_token', 'client_credentials'])
+    assert.deepEqual(res.json.grant_types_supported, [
+      'authorization_code',
+      'urn:ietf:params:oauth:grant-type:device_code',
+      'refresh_token',
+      'client_credentials',
+    ])
   })
 
   test('JWKS is empty on HS256', async () => {
@@ -107,7 +125,10 @@ describe('§8.1 form-only parsing', () => {
     body.set('grant_type', 'refresh_token')
     const res = await request(`${server.url}/oauth/token`, { method: 'POST', body })
     assert.equal(res.status, 400)
-    assert.deepEqual(res.json, { error: 'invalid_request', error_description: 'refresh_token and client_id are required' })
+    assert.deepEqual(res.json, {
+      error: 'invalid_request',
+      error_description: 'refresh_token and client_id are required',
+    })
   })
 
   test('the short grant type "device_code" is not accepted', async () => {
@@ -134,7 +155,8 @@ describe('§8.1 form-only parsing', () => {
     { name: 'JSON', send: (url: string, id: string) => postJson(url, { client_id: id, scope: 'email' }) },
     {
       name: 'JSON (sent as text/plain)',
-      send: (url: string, id: string) => request(url, { method: 'POST', body: JSON.stringify({ client_id: id, scope: 'email' }) }),
+      send: (url: string, id: string) =>
+        request(url, { method: 'POST', body: JSON.stringify({ client_id: id, scope: 'email' }) }),
     },
   ]
   for (const c of deviceBodies) {

@@ -19,7 +19,13 @@ before(async () => {
     now: clock.now,
     tokenRateLimitPerMinute: 0,
     clients: [
-      { clientId: conf.clientId, clientSecret: conf.secret, type: 'confidential', redirectUris: [conf.redirect], scopes: 'openid email profile' },
+      {
+        clientId: conf.clientId,
+        clientSecret: conf.secret,
+        type: 'confidential',
+        redirectUris: [conf.redirect],
+        scopes: 'openid email profile',
+      },
       { clientId: queryClient.clientId, type: 'public', redirectUris: [queryClient.redirect], scopes: 'email' },
     ],
   })
@@ -35,7 +41,14 @@ function authorizeUrl(params: Record<string, string>): string {
 }
 
 function publicParams(challenge: string, extra: Record<string, string> = {}): Record<string, string> {
-  return { client_id: server.publicClientId, redirect_uri: CALLBACK, code_challenge: challenge, code_challenge_method: 'S256', state: 'st-1', ...extra }
+  return {
+    client_id: server.publicClientId,
+    redirect_uri: CALLBACK,
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+    state: 'st-1',
+    ...extra,
+  }
 }
 
 async function consent(params: Record<string, string>, action = 'approve'): Promise<URL> {
@@ -73,7 +86,13 @@ describe('public client with PKCE S256', () => {
     const fields = { code, redirect_uri: CALLBACK, client_id: server.publicClientId, code_verifier: verifier }
     const res = await exchange(fields)
     assert.equal(res.status, 200, res.text)
-    assert.deepEqual(Object.keys(res.json).sort(), ['access_token', 'expires_in', 'refresh_token', 'scope', 'token_type'])
+    assert.deepEqual(Object.keys(res.json).sort(), [
+      'access_token',
+      'expires_in',
+      'refresh_token',
+      'scope',
+      'token_type',
+    ])
     assert.equal(res.json.scope, 'email profile')
     const reuse = await exchange(fields)
     assert.deepEqual(reuse.json, invalidGrant('Authorization code has already been used'))
@@ -87,10 +106,16 @@ describe('public client with PKCE S256', () => {
     const base = { code, redirect_uri: CALLBACK, client_id: server.publicClientId, code_verifier: verifier }
     const cases = [
       { fields: { ...base, code: 'f'.repeat(64) }, want: invalidGrant('Authorization code is invalid or expired') },
-      { fields: { ...base, client_id: queryClient.clientId }, want: invalidGrant('Authorization code is invalid or expired') },
+      {
+        fields: { ...base, client_id: queryClient.clientId },
+        want: invalidGrant('Authorization code is invalid or expired'),
+      },
       { fields: { ...base, redirect_uri: `${CALLBACK}/` }, want: invalidGrant('Redirect URI does not match') },
       { fields: { ...base, code_verifier: '' }, want: invalidGrant('PKCE code_verifier validation failed') },
-      { fields: { ...base, code_verifier: pkcePair().verifier }, want: invalidGrant('PKCE code_verifier validation failed') },
+      {
+        fields: { ...base, code_verifier: pkcePair().verifier },
+        want: invalidGrant('PKCE code_verifier validation failed'),
+      },
     ]
     for (const c of cases) {
       const res = await exchange(c.fields)
@@ -104,18 +129,32 @@ describe('public client with PKCE S256', () => {
     const { verifier, challenge } = pkcePair()
     const code = callbackOf(await driver.get(authorizeUrl(publicParams(challenge)))).searchParams.get('code') ?? ''
     clock.advance(600_000)
-    const res = await exchange({ code, redirect_uri: CALLBACK, client_id: server.publicClientId, code_verifier: verifier })
+    const res = await exchange({
+      code,
+      redirect_uri: CALLBACK,
+      client_id: server.publicClientId,
+      code_verifier: verifier,
+    })
     assert.deepEqual(res.json, invalidGrant('Authorization code has expired'))
   })
 
   test('missing fields → invalid_request', async () => {
     const res = await exchange({ code: 'x', client_id: server.publicClientId })
-    assert.deepEqual(res.json, { error: 'invalid_request', error_description: 'code, redirect_uri, and client_id are required' })
+    assert.deepEqual(res.json, {
+      error: 'invalid_request',
+      error_description: 'code, redirect_uri, and client_id are required',
+    })
   })
 
   test('deny → error=access_denied with state; existing redirect query kept, keys sorted', async () => {
     const { challenge } = pkcePair()
-    const params = { client_id: queryClient.clientId, redirect_uri: queryClient.redirect, code_challenge: challenge, code_challenge_method: 'S256', state: 'a b' }
+    const params = {
+      client_id: queryClient.clientId,
+      redirect_uri: queryClient.redirect,
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+      state: 'a b',
+    }
     const denied = await consent(params, 'deny')
     assert.equal(denied.searchParams.get('error'), 'access_denied')
     assert.equal(denied.searchParams.get('state'), 'a b')
@@ -133,7 +172,11 @@ describe('/oauth/authorize validation errors', () => {
     { name: 'public client without PKCE', params: { code_challenge_method: '' }, error: 'invalid_request' },
     { name: 'PKCE plain', params: { code_challenge_method: 'plain' }, error: 'invalid_request' },
     { name: 'state over 1024 chars', params: { state: 'x'.repeat(1025) }, error: 'invalid_request' },
-    { name: 'other loopback port (exact match only)', params: { redirect_uri: 'http://localhost:8889/callback' }, error: 'invalid_request' },
+    {
+      name: 'other loopback port (exact match only)',
+      params: { redirect_uri: 'http://localhost:8889/callback' },
+      error: 'invalid_request',
+    },
   ]
   for (const c of cases) {
     test(`${c.error}: ${c.name} → redirect to the supplied redirect_uri`, async () => {
@@ -159,10 +202,19 @@ describe('/oauth/authorize validation errors', () => {
 })
 
 describe('confidential client', () => {
-  const params = (nonce: string) => ({ client_id: conf.clientId, redirect_uri: conf.redirect, scope: 'openid email', state: 's', nonce })
+  const params = (nonce: string) => ({
+    client_id: conf.clientId,
+    redirect_uri: conf.redirect,
+    scope: 'openid email',
+    state: 's',
+    nonce,
+  })
 
   test('secret from the form only; PKCE never verified; id_token with openid', async () => {
-    const code = (await consent({ ...params('n-1'), code_challenge: 'ignored', code_challenge_method: 'S256' })).searchParams.get('code') ?? ''
+    const code =
+      (await consent({ ...params('n-1'), code_challenge: 'ignored', code_challenge_method: 'S256' })).searchParams.get(
+        'code',
+      ) ?? ''
     const base = { code, redirect_uri: conf.redirect, client_id: conf.clientId }
     const failures = [
       { fields: base, headers: basic(conf.clientId, conf.secret) },

@@ -44,7 +44,8 @@ function validateRequest(state: ServerState, p: AuthorizeParams): Validation {
   }
   if (!client.redirectUris.includes(p.redirectUri)) return fail('invalid_request', 'invalid redirect_uri')
   const requested = splitScopes(p.scope)
-  if (!isScopeSubset(requested, client.scopes)) return fail('invalid_scope', 'Requested scope is not allowed for this client')
+  if (!isScopeSubset(requested, client.scopes))
+    return fail('invalid_scope', 'Requested scope is not allowed for this client')
   const pkceRequired = client.type === 'public' || state.config.pkceRequired
   if (pkceRequired && p.codeChallengeMethod === '') return fail('invalid_request', 'code_challenge_method is required')
   if (p.codeChallengeMethod !== '' && p.codeChallengeMethod !== 'S256') {
@@ -103,17 +104,21 @@ export function handleAuthorizePage(ctx: Ctx): void {
     issueCodeAndRedirect(ctx, p, result.scope, login)
     return
   }
-  sendHtml(ctx.res, 200, consentPage({
-    csrfToken: login.session.csrfToken,
-    clientId: p.clientId,
-    redirectUri: p.redirectUri,
-    scope: result.scope,
-    state: p.state,
-    nonce: p.nonce,
-    codeChallenge: p.codeChallenge,
-    codeChallengeMethod: p.codeChallengeMethod,
-    username: login.user.username,
-  }))
+  sendHtml(
+    ctx.res,
+    200,
+    consentPage({
+      csrfToken: login.session.csrfToken,
+      clientId: p.clientId,
+      redirectUri: p.redirectUri,
+      scope: result.scope,
+      state: p.state,
+      nonce: p.nonce,
+      codeChallenge: p.codeChallenge,
+      codeChallengeMethod: p.codeChallengeMethod,
+      username: login.user.username,
+    }),
+  )
 }
 
 export function handleAuthorizeDecision(ctx: Ctx): void {

@@ -1,6 +1,13 @@
 import { createHash, randomUUID } from 'node:crypto'
 import { jsonReply, oauthError, type Ctx, type Reply } from './http.ts'
-import { secretMatches, splitScopes, type AuthCodeRow, type ClientRow, type ServerState, type UserRow } from './state.ts'
+import {
+  secretMatches,
+  splitScopes,
+  type AuthCodeRow,
+  type ClientRow,
+  type ServerState,
+  type UserRow,
+} from './state.ts'
 import { mintToken, mintTokenPair, signJwt, tokenResponse, type Claims, type IssuedToken } from './tokens.ts'
 
 /**
@@ -54,7 +61,13 @@ function authenticateCodeClient(client: ClientRow, row: AuthCodeRow, form: URLSe
 }
 
 function issueCodeTokens(state: ServerState, row: AuthCodeRow, user: UserRow, extra: Claims | undefined) {
-  const grant = { userId: user.id, clientId: row.clientId, scope: row.scope, username: user.username, extraClaims: extra }
+  const grant = {
+    userId: user.id,
+    clientId: row.clientId,
+    scope: row.scope,
+    username: user.username,
+    extraClaims: extra,
+  }
   let access: IssuedToken
   let refresh: IssuedToken | undefined
   if (state.config.enableRefreshTokens) {

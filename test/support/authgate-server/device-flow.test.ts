@@ -3,9 +3,7 @@ import { randomUUID } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
 import { createPageDriver } from '../page-driver.ts'
 import { startAuthGateServer, type AuthGateTestServer } from './index.ts'
-import {
-  decodeJwt, fakeClock, pollDeviceToken, postForm, request, requestDeviceCode, str,
-} from './test-http.ts'
+import { decodeJwt, fakeClock, pollDeviceToken, postForm, request, requestDeviceCode, str } from './test-http.ts'
 
 /** Checklist §8 item 2 (device state machine, §1.2a) and the browser side of the device flow (§1.4). */
 
@@ -19,7 +17,10 @@ before(async () => {
     now: clock.now,
     tokenRateLimitPerMinute: 0,
     deviceCodeRateLimitPerMinute: 0,
-    users: [{ username: 'admin', password: 'admin-password' }, { username: 'bob', password: 'bob-pw' }],
+    users: [
+      { username: 'admin', password: 'admin-password' },
+      { username: 'bob', password: 'bob-pw' },
+    ],
     clients: [
       { clientId: inactiveClientId, type: 'public', redirectUris: [], scopes: 'email', active: false },
       { clientId: noDeviceClientId, type: 'public', redirectUris: [], scopes: 'email', deviceFlow: false },
@@ -31,8 +32,14 @@ after(() => server.close())
 describe('POST /oauth/device/code', () => {
   test('response shape (§1.1)', async () => {
     const { json, userCode } = await requestDeviceCode(server)
-    assert.deepEqual(Object.keys(json).sort(),
-      ['device_code', 'expires_in', 'interval', 'user_code', 'verification_uri', 'verification_uri_complete'])
+    assert.deepEqual(Object.keys(json).sort(), [
+      'device_code',
+      'expires_in',
+      'interval',
+      'user_code',
+      'verification_uri',
+      'verification_uri_complete',
+    ])
     assert.match(str(json, 'device_code'), /^[0-9a-f]{40}$/)
     assert.match(userCode, /^[ABCDEFGHJKMNPQRSTUVWXYZ2-9]{4}-[ABCDEFGHJKMNPQRSTUVWXYZ2-9]{4}$/)
     assert.equal(json.verification_uri, `${server.url}/device`)
@@ -43,7 +50,12 @@ describe('POST /oauth/device/code', () => {
 
   const errors = [
     { name: 'unknown client', clientId: () => randomUUID(), error: 'invalid_client', description: 'Unknown client_id' },
-    { name: 'inactive client', clientId: () => inactiveClientId, error: 'invalid_client', description: 'Client is inactive' },
+    {
+      name: 'inactive client',
+      clientId: () => inactiveClientId,
+      error: 'invalid_client',
+      description: 'Client is inactive',
+    },
     {
       name: 'device flow disabled',
       clientId: () => noDeviceClientId,
@@ -71,7 +83,13 @@ describe('§8.2 device-code grant state machine', () => {
     server.approveDevice(userCode)
     const ok = await pollDeviceToken(server, deviceCode)
     assert.equal(ok.status, 200, ok.text)
-    assert.deepEqual(Object.keys(ok.json).sort(), ['access_token', 'expires_in', 'refresh_token', 'scope', 'token_type'])
+    assert.deepEqual(Object.keys(ok.json).sort(), [
+      'access_token',
+      'expires_in',
+      'refresh_token',
+      'scope',
+      'token_type',
+    ])
     assert.equal(ok.json.token_type, 'Bearer')
     assert.equal(ok.json.scope, 'email profile')
     assert.equal(ok.json.expires_in, 36000)
@@ -117,7 +135,10 @@ describe('§8.2 device-code grant state machine', () => {
       device_code: 'a'.repeat(40),
     })
     assert.equal(res.status, 400)
-    assert.deepEqual(res.json, { error: 'invalid_request', error_description: 'device_code and client_id are required' })
+    assert.deepEqual(res.json, {
+      error: 'invalid_request',
+      error_description: 'device_code and client_id are required',
+    })
   })
 
   test('scope is not validated and is copied into the tokens', async () => {

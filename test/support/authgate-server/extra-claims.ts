@@ -10,17 +10,39 @@ const MAX_RAW_BYTES = 4096
 const MAX_KEYS = 16
 const MAX_VALUE_BYTES = 512
 const RESERVED = new Set([
-  'iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'type', 'scope', 'user_id', 'client_id', 'azp', 'amr', 'acr',
-  'auth_time', 'nonce', 'at_hash',
-  'domain', 'project', 'service_account', 'uid',
-  'extra_domain', 'extra_project', 'extra_service_account', 'extra_uid',
+  'iss',
+  'sub',
+  'aud',
+  'exp',
+  'nbf',
+  'iat',
+  'jti',
+  'type',
+  'scope',
+  'user_id',
+  'client_id',
+  'azp',
+  'amr',
+  'acr',
+  'auth_time',
+  'nonce',
+  'at_hash',
+  'domain',
+  'project',
+  'service_account',
+  'uid',
+  'extra_domain',
+  'extra_project',
+  'extra_service_account',
+  'extra_uid',
 ])
 
 export type ExtraClaimsResult = { ok: true; claims?: Claims } | { ok: false; description: string }
 
 export function parseExtraClaims(raw: string | null): ExtraClaimsResult {
   if (raw === null || raw === '') return { ok: true }
-  if (Buffer.byteLength(raw) > MAX_RAW_BYTES) return { ok: false, description: `extra_claims exceeds ${MAX_RAW_BYTES} bytes` }
+  if (Buffer.byteLength(raw) > MAX_RAW_BYTES)
+    return { ok: false, description: `extra_claims exceeds ${MAX_RAW_BYTES} bytes` }
   let parsed: unknown
   try {
     parsed = JSON.parse(raw)

@@ -56,7 +56,8 @@ export async function startAuthGateServer(opts: AuthGateServerOptions = {}): Pro
     isTokenActive: (token) => isRowUsable(state, findTokenRow(state, token)),
     expireAccessTokens() {
       const pastMs = state.now() - 1
-      for (const row of state.tokens.values()) if (row.kind === 'access') row.expiresAtMs = Math.min(row.expiresAtMs, pastMs)
+      for (const row of state.tokens.values())
+        if (row.kind === 'access') row.expiresAtMs = Math.min(row.expiresAtMs, pastMs)
     },
     close: () => closeServer(server),
   }

@@ -38,7 +38,8 @@ describe('page-driver scraping', () => {
   })
 
   test('scrapeHiddenInputs keeps only hidden inputs', () => {
-    const html = '<input type="hidden" name="a" value="1"><input type="text" name="b" value="2"><INPUT TYPE="HIDDEN" NAME="c" VALUE="3">'
+    const html =
+      '<input type="hidden" name="a" value="1"><input type="text" name="b" value="2"><INPUT TYPE="HIDDEN" NAME="c" VALUE="3">'
     assert.deepEqual(scrapeHiddenInputs(html), { a: '1', c: '3' })
   })
 })
@@ -47,8 +48,17 @@ describe('page-driver requests', () => {
   test('follows redirects as a browser, keeps and deletes cookies, stops where told', async () => {
     const seen: { url: string; method: string; cookie: string | null; ua: string | null }[] = []
     const replies: Record<string, () => Response> = {
-      'POST http://h.test/login': () => new Response(null, { status: 302, headers: [['Location', '/next'], ['Set-Cookie', 'sid=abc; Path=/; HttpOnly'], ['Set-Cookie', 'old=1; Max-Age=0']] }),
-      'GET http://h.test/next': () => new Response(null, { status: 303, headers: { Location: 'http://localhost:8888/cb?code=1' } }),
+      'POST http://h.test/login': () =>
+        new Response(null, {
+          status: 302,
+          headers: [
+            ['Location', '/next'],
+            ['Set-Cookie', 'sid=abc; Path=/; HttpOnly'],
+            ['Set-Cookie', 'old=1; Max-Age=0'],
+          ],
+        }),
+      'GET http://h.test/next': () =>
+        new Response(null, { status: 303, headers: { Location: 'http://localhost:8888/cb?code=1' } }),
     }
     const fakeFetch = async (input: string | URL | Request, init?: RequestInit) => {
       const headers = new Headers(init?.headers)
@@ -56,7 +66,11 @@ describe('page-driver requests', () => {
       seen.push({ url, method: init?.method ?? 'GET', cookie: headers.get('cookie'), ua: headers.get('user-agent') })
       return (replies[`${init?.method} ${url}`] ?? (() => new Response('missing', { status: 500 })))()
     }
-    const driver = createPageDriver({ fetch: fakeFetch as typeof fetch, userAgent: 'ua', stopAt: (u) => u.port === '8888' })
+    const driver = createPageDriver({
+      fetch: fakeFetch as typeof fetch,
+      userAgent: 'ua',
+      stopAt: (u) => u.port === '8888',
+    })
     const page = await driver.post('http://h.test/login', { a: '1' })
     assert.equal(page.status, 303)
     assert.equal(page.location, 'http://localhost:8888/cb?code=1')

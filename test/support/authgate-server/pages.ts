@@ -31,29 +31,38 @@ function errorLine(error: string | undefined): string {
 }
 
 export function loginPage(input: { redirect: string; error?: string }): string {
-  return layout('Sign in', `<h1>Sign in</h1>
+  return layout(
+    'Sign in',
+    `<h1>Sign in</h1>
 ${errorLine(input.error)}
 <form method="POST" action="/login">
   ${hidden('redirect', input.redirect)}
   <label>Username <input type="text" name="username" value=""></label>
   <label>Password <input type="password" name="password" value=""></label>
   <button type="submit">Sign in</button>
-</form>`)
+</form>`,
+  )
 }
 
 export function devicePage(input: { csrfToken: string; userCode: string; error?: string }): string {
-  return layout('Authorize device', `<h1>Authorize device</h1>
+  return layout(
+    'Authorize device',
+    `<h1>Authorize device</h1>
 ${errorLine(input.error)}
 <form method="POST" action="/device/verify">
   ${hidden('csrf_token', input.csrfToken)}
   <label>Code <input type="text" name="user_code" value="${escapeHtml(input.userCode)}"></label>
   <button type="submit">Authorize</button>
-</form>`)
+</form>`,
+  )
 }
 
 export function deviceSuccessPage(input: { clientId: string }): string {
-  return layout('Device authorized', `<h1>Device authorized</h1>
-<p class="success">Client ${escapeHtml(input.clientId)} may now use your account. You can close this window.</p>`)
+  return layout(
+    'Device authorized',
+    `<h1>Device authorized</h1>
+<p class="success">Client ${escapeHtml(input.clientId)} may now use your account. You can close this window.</p>`,
+  )
 }
 
 export interface ConsentFields {
@@ -68,7 +77,9 @@ export interface ConsentFields {
 }
 
 export function consentPage(input: ConsentFields & { username: string }): string {
-  return layout('Authorize application', `<h1>Authorize application</h1>
+  return layout(
+    'Authorize application',
+    `<h1>Authorize application</h1>
 <p>Signed in as ${escapeHtml(input.username)}. Client ${escapeHtml(input.clientId)} requests: ${escapeHtml(input.scope)}</p>
 <form method="POST" action="/oauth/authorize">
   ${hidden('csrf_token', input.csrfToken)}
@@ -81,7 +92,8 @@ export function consentPage(input: ConsentFields & { username: string }): string
   ${hidden('code_challenge_method', input.codeChallengeMethod)}
   <button type="submit" name="action" value="approve">Allow</button>
   <button type="submit" name="action" value="deny">Deny</button>
-</form>`)
+</form>`,
+  )
 }
 
 export function errorPage(message: string): string {

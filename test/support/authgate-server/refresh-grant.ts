@@ -26,7 +26,9 @@ export function refreshTokenGrant(ctx: Ctx, extra: Claims | undefined): Reply {
   }
   if (row.expiresAtMs <= state.now()) return oauthError(400, 'invalid_grant', INVALID_REFRESH)
   if (row.clientId !== clientId) {
-    return oauthError(401, 'invalid_client', 'Client authentication failed', { 'WWW-Authenticate': 'Basic realm="token"' })
+    return oauthError(401, 'invalid_client', 'Client authentication failed', {
+      'WWW-Authenticate': 'Basic realm="token"',
+    })
   }
   const requested = splitScopes(ctx.form.get('scope') ?? '')
   if (!isScopeSubset(requested, splitScopes(row.scope))) {

@@ -40,7 +40,11 @@ describe('§8.3 fixed mode (default)', () => {
     assert.equal(server.isTokenActive(str(first, 'access_token')), true, 'earlier access tokens stay valid')
     assert.equal(server.isTokenActive(rt), true)
     assert.deepEqual(server.stats, {
-      tokenRequests: 4, refreshGrants: 3, successfulRefreshes: 3, invalidGrants: 0, familyRevocations: 0,
+      tokenRequests: 4,
+      refreshGrants: 3,
+      successfulRefreshes: 3,
+      invalidGrants: 0,
+      familyRevocations: 0,
       grantsByType: { 'urn:ietf:params:oauth:grant-type:device_code': 1, refresh_token: 3 },
     })
   })
@@ -92,7 +96,9 @@ describe('§8.4 rotation mode', () => {
     }
     const legit = await refresh(server, str(second, 'refresh_token'))
     assert.deepEqual(legit.json, INVALID_GRANT, "the legitimate holder's next refresh fails too")
-    const info = await request(`${server.url}/oauth/tokeninfo`, { headers: { Authorization: `Bearer ${second.access_token}` } })
+    const info = await request(`${server.url}/oauth/tokeninfo`, {
+      headers: { Authorization: `Bearer ${second.access_token}` },
+    })
     assert.equal(info.status, 401)
     assert.equal(server.stats.familyRevocations, 2)
     assert.equal(server.stats.invalidGrants, 2)
@@ -156,11 +162,16 @@ describe('§8.5 refresh client and scope checks', () => {
   test('client_id must be in the body: HTTP Basic is ignored', async () => {
     const server = await start()
     const tokens = await deviceLogin(server)
-    const res = await postForm(`${server.url}/oauth/token`,
+    const res = await postForm(
+      `${server.url}/oauth/token`,
       { grant_type: 'refresh_token', refresh_token: str(tokens, 'refresh_token') },
-      basic(server.publicClientId, 'whatever'))
+      basic(server.publicClientId, 'whatever'),
+    )
     assert.equal(res.status, 400)
-    assert.deepEqual(res.json, { error: 'invalid_request', error_description: 'refresh_token and client_id are required' })
+    assert.deepEqual(res.json, {
+      error: 'invalid_request',
+      error_description: 'refresh_token and client_id are required',
+    })
   })
 
   test('a narrower scope is accepted but the new tokens keep the full original scope', async () => {

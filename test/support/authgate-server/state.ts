@@ -237,7 +237,14 @@ export function createState(opts: AuthGateServerOptions): { state: ServerState; 
     authCodes: new Map(),
     consents: new Map(),
     sessions: new Map(),
-    stats: { tokenRequests: 0, refreshGrants: 0, successfulRefreshes: 0, invalidGrants: 0, familyRevocations: 0, grantsByType: {} },
+    stats: {
+      tokenRequests: 0,
+      refreshGrants: 0,
+      successfulRefreshes: 0,
+      invalidGrants: 0,
+      familyRevocations: 0,
+      grantsByType: {},
+    },
     limiters: buildLimiters(opts),
   }
   return { state, publicClientId: seeded.clientId }

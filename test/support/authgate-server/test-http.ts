@@ -99,7 +99,12 @@ export async function deviceLogin(server: AuthGateTestServer, scope?: string): P
   return res.json
 }
 
-export function refresh(server: AuthGateTestServer, refreshToken: string, clientId = server.publicClientId, extra = {}) {
+export function refresh(
+  server: AuthGateTestServer,
+  refreshToken: string,
+  clientId = server.publicClientId,
+  extra = {},
+) {
   return postForm(`${server.url}/oauth/token`, {
     grant_type: 'refresh_token',
     refresh_token: refreshToken,

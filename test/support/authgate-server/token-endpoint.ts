@@ -33,8 +33,11 @@ function dispatchGrant(ctx: Ctx, grantType: string): Reply {
   // Exact match only: the short alias `device_code` exists for DCR, not here.
   const handler = Object.hasOwn(GRANTS, grantType) ? GRANTS[grantType] : undefined
   if (handler === undefined) {
-    return oauthError(400, 'unsupported_grant_type',
-      'Supported grant types: device_code, refresh_token, authorization_code, client_credentials')
+    return oauthError(
+      400,
+      'unsupported_grant_type',
+      'Supported grant types: device_code, refresh_token, authorization_code, client_credentials',
+    )
   }
   const extra = parseExtraClaims(ctx.form.get('extra_claims'))
   if (!extra.ok) return oauthError(400, 'invalid_request', extra.description)
@@ -105,10 +108,14 @@ function clientCredentialsGrant(ctx: Ctx, extra: Claims | undefined): Reply {
   const scope = clientCredentialsScope(ctx.form.get('scope') ?? '', client.scopes)
   if (scope === undefined) return oauthError(400, 'invalid_scope', 'Requested scope is not allowed for this client')
   const subject = `client:${client.clientId}`
-  const access = mintToken(state, { userId: subject, clientId: client.clientId, scope, extraClaims: extra }, {
-    kind: 'access',
-    ttlSeconds: state.config.clientCredentialsTtlSeconds,
-    familyId: '',
-  })
+  const access = mintToken(
+    state,
+    { userId: subject, clientId: client.clientId, scope, extraClaims: extra },
+    {
+      kind: 'access',
+      ttlSeconds: state.config.clientCredentialsTtlSeconds,
+      familyId: '',
+    },
+  )
   return jsonReply(200, tokenResponse(state, { access }))
 }

@@ -19,14 +19,28 @@ before(async () => {
     deviceCodeRateLimitPerMinute: 0,
     introspectRateLimitPerMinute: 0,
     clients: [
-      { clientId: m2m.clientId, clientSecret: m2m.secret, type: 'confidential', redirectUris: [], scopes: 'read write' },
       {
-        clientId: m2mNoFlow.clientId, clientSecret: m2mNoFlow.secret, type: 'confidential', redirectUris: [],
-        scopes: 'read', clientCredentialsFlow: false,
+        clientId: m2m.clientId,
+        clientSecret: m2m.secret,
+        type: 'confidential',
+        redirectUris: [],
+        scopes: 'read write',
       },
       {
-        clientId: publicWithFlow.clientId, clientSecret: publicWithFlow.secret, type: 'public', redirectUris: [],
-        scopes: 'read', clientCredentialsFlow: true,
+        clientId: m2mNoFlow.clientId,
+        clientSecret: m2mNoFlow.secret,
+        type: 'confidential',
+        redirectUris: [],
+        scopes: 'read',
+        clientCredentialsFlow: false,
+      },
+      {
+        clientId: publicWithFlow.clientId,
+        clientSecret: publicWithFlow.secret,
+        type: 'public',
+        redirectUris: [],
+        scopes: 'read',
+        clientCredentialsFlow: true,
       },
     ],
   })
@@ -35,7 +49,8 @@ after(() => server.close())
 
 const bearer = (token: unknown) => ({ headers: { Authorization: `Bearer ${String(token)}` } })
 const tokenInfo = (token: unknown) => request(`${server.url}/oauth/tokeninfo`, bearer(token))
-const userInfo = (token: unknown, method = 'GET') => request(`${server.url}/oauth/userinfo`, { method, ...bearer(token) })
+const userInfo = (token: unknown, method = 'GET') =>
+  request(`${server.url}/oauth/userinfo`, { method, ...bearer(token) })
 const introspect = (fields: Record<string, string>, headers = basic(m2m.clientId, m2m.secret)) =>
   postForm(`${server.url}/oauth/introspect`, fields, headers)
 const INVALID_TOKEN = { error: 'invalid_token', error_description: 'Token is invalid or expired' }
@@ -52,7 +67,10 @@ describe('§8.6 POST /oauth/revoke', () => {
   })
 
   test('unknown token → still 200 with an empty body', async () => {
-    const res = await postForm(`${server.url}/oauth/revoke`, { token: 'never-issued', token_type_hint: 'refresh_token' })
+    const res = await postForm(`${server.url}/oauth/revoke`, {
+      token: 'never-issued',
+      token_type_hint: 'refresh_token',
+    })
     assert.equal(res.status, 200)
     assert.equal(res.text, '')
   })
@@ -71,15 +89,28 @@ describe('§8.7 GET /oauth/tokeninfo', () => {
     assert.equal(res.status, 200)
     const claims = decodeJwt(str(tokens, 'access_token')).payload
     assert.deepEqual(res.json, {
-      active: true, user_id: claims.user_id, client_id: server.publicClientId, scope: 'email profile',
-      exp: claims.exp, iss: server.url, subject_type: 'user',
+      active: true,
+      user_id: claims.user_id,
+      client_id: server.publicClientId,
+      scope: 'email profile',
+      exp: claims.exp,
+      iss: server.url,
+      subject_type: 'user',
     })
   })
 
   const rejected: { name: string; headers: () => Promise<Record<string, string>>; want: Json }[] = [
     { name: 'no header', headers: async () => ({}), want: { error: 'missing_token' } },
-    { name: 'lower-case bearer prefix', headers: async () => ({ Authorization: `bearer ${(await deviceLogin(server)).access_token}` }), want: { error: 'missing_token' } },
-    { name: 'refresh token', headers: async () => bearer((await deviceLogin(server)).refresh_token).headers, want: INVALID_TOKEN },
+    {
+      name: 'lower-case bearer prefix',
+      headers: async () => ({ Authorization: `bearer ${(await deviceLogin(server)).access_token}` }),
+      want: { error: 'missing_token' },
+    },
+    {
+      name: 'refresh token',
+      headers: async () => bearer((await deviceLogin(server)).refresh_token).headers,
+      want: INVALID_TOKEN,
+    },
     { name: 'garbage', headers: async () => ({ Authorization: 'Bearer abc.def.ghi' }), want: INVALID_TOKEN },
   ]
   for (const c of rejected) {
@@ -112,8 +143,15 @@ describe('§8.7 /oauth/userinfo', () => {
       const tokens = await deviceLogin(server)
       const res = await userInfo(tokens.access_token, method)
       assert.equal(res.status, 200)
-      assert.deepEqual(Object.keys(res.json).sort(),
-        ['email', 'email_verified', 'iss', 'name', 'preferred_username', 'sub', 'updated_at'])
+      assert.deepEqual(Object.keys(res.json).sort(), [
+        'email',
+        'email_verified',
+        'iss',
+        'name',
+        'preferred_username',
+        'sub',
+        'updated_at',
+      ])
       assert.equal(res.json.sub, decodeJwt(str(tokens, 'access_token')).payload.sub)
       assert.equal(res.json.preferred_username, 'admin')
       assert.equal(res.json.name, 'Administrator')
@@ -129,15 +167,27 @@ describe('§8.7 /oauth/userinfo', () => {
 
   const rejected = [
     { name: 'no header', token: async () => undefined, description: 'Bearer token required' },
-    { name: 'revoked', token: async () => {
-      const t = str(await deviceLogin(server), 'access_token')
-      await postForm(`${server.url}/oauth/revoke`, { token: t })
-      return t
-    }, description: 'token not found or revoked' },
-    { name: 'client_credentials token', token: async () => {
-      const res = await postForm(`${server.url}/oauth/token`, { grant_type: 'client_credentials' }, basic(m2m.clientId, m2m.secret))
-      return str(res.json, 'access_token')
-    }, description: 'User not found' },
+    {
+      name: 'revoked',
+      token: async () => {
+        const t = str(await deviceLogin(server), 'access_token')
+        await postForm(`${server.url}/oauth/revoke`, { token: t })
+        return t
+      },
+      description: 'token not found or revoked',
+    },
+    {
+      name: 'client_credentials token',
+      token: async () => {
+        const res = await postForm(
+          `${server.url}/oauth/token`,
+          { grant_type: 'client_credentials' },
+          basic(m2m.clientId, m2m.secret),
+        )
+        return str(res.json, 'access_token')
+      },
+      description: 'User not found',
+    },
   ]
   for (const c of rejected) {
     test(`401 invalid_token + WWW-Authenticate: ${c.name}`, async () => {
@@ -172,8 +222,18 @@ describe('§8.8 POST /oauth/introspect', () => {
       const res = await introspect({ token: str(tokens, kind), token_type_hint: 'nonsense' })
       assert.equal(res.status, 200)
       const claims = decodeJwt(str(tokens, kind)).payload
-      assert.deepEqual(Object.keys(res.json).sort(),
-        ['active', 'client_id', 'exp', 'iat', 'iss', 'jti', 'scope', 'sub', 'token_type', 'username'])
+      assert.deepEqual(Object.keys(res.json).sort(), [
+        'active',
+        'client_id',
+        'exp',
+        'iat',
+        'iss',
+        'jti',
+        'scope',
+        'sub',
+        'token_type',
+        'username',
+      ])
       assert.equal(res.json.active, true)
       assert.equal(res.json.token_type, 'Bearer')
       assert.equal(res.json.username, 'admin')
@@ -197,7 +257,11 @@ describe('§8.8 POST /oauth/introspect', () => {
 
 describe('client_credentials grant (§1.2d)', () => {
   test('Basic credentials: 1h token, no refresh token, sub client:<id>', async () => {
-    const res = await postForm(`${server.url}/oauth/token`, { grant_type: 'client_credentials' }, basic(m2m.clientId, m2m.secret))
+    const res = await postForm(
+      `${server.url}/oauth/token`,
+      { grant_type: 'client_credentials' },
+      basic(m2m.clientId, m2m.secret),
+    )
     assert.equal(res.status, 200, res.text)
     assert.equal(res.json.expires_in, 3600)
     assert.equal(res.json.scope, 'read write')
@@ -207,15 +271,54 @@ describe('client_credentials grant (§1.2d)', () => {
   })
 
   const cases: { name: string; fields: () => Record<string, string>; status: number; error?: string }[] = [
-    { name: 'form credentials + subset scope', fields: () => ({ client_id: m2m.clientId, client_secret: m2m.secret, scope: 'read' }), status: 200 },
+    {
+      name: 'form credentials + subset scope',
+      fields: () => ({ client_id: m2m.clientId, client_secret: m2m.secret, scope: 'read' }),
+      status: 200,
+    },
     { name: 'no credentials', fields: () => ({}), status: 401, error: 'invalid_client' },
-    { name: 'wrong secret', fields: () => ({ client_id: m2m.clientId, client_secret: 'x' }), status: 401, error: 'invalid_client' },
-    { name: 'unknown client', fields: () => ({ client_id: randomUUID(), client_secret: 'x' }), status: 401, error: 'invalid_client' },
-    { name: 'public client, right secret', fields: () => ({ client_id: publicWithFlow.clientId, client_secret: publicWithFlow.secret }), status: 401, error: 'invalid_client' },
-    { name: 'seeded public client: flow off', fields: () => ({ client_id: server.publicClientId }), status: 400, error: 'unauthorized_client' },
-    { name: 'flow off (checked before the secret)', fields: () => ({ client_id: m2mNoFlow.clientId, client_secret: 'x' }), status: 400, error: 'unauthorized_client' },
-    { name: 'openid scope', fields: () => ({ client_id: m2m.clientId, client_secret: m2m.secret, scope: 'openid' }), status: 400, error: 'invalid_scope' },
-    { name: 'scope outside the allow-list', fields: () => ({ client_id: m2m.clientId, client_secret: m2m.secret, scope: 'admin' }), status: 400, error: 'invalid_scope' },
+    {
+      name: 'wrong secret',
+      fields: () => ({ client_id: m2m.clientId, client_secret: 'x' }),
+      status: 401,
+      error: 'invalid_client',
+    },
+    {
+      name: 'unknown client',
+      fields: () => ({ client_id: randomUUID(), client_secret: 'x' }),
+      status: 401,
+      error: 'invalid_client',
+    },
+    {
+      name: 'public client, right secret',
+      fields: () => ({ client_id: publicWithFlow.clientId, client_secret: publicWithFlow.secret }),
+      status: 401,
+      error: 'invalid_client',
+    },
+    {
+      name: 'seeded public client: flow off',
+      fields: () => ({ client_id: server.publicClientId }),
+      status: 400,
+      error: 'unauthorized_client',
+    },
+    {
+      name: 'flow off (checked before the secret)',
+      fields: () => ({ client_id: m2mNoFlow.clientId, client_secret: 'x' }),
+      status: 400,
+      error: 'unauthorized_client',
+    },
+    {
+      name: 'openid scope',
+      fields: () => ({ client_id: m2m.clientId, client_secret: m2m.secret, scope: 'openid' }),
+      status: 400,
+      error: 'invalid_scope',
+    },
+    {
+      name: 'scope outside the allow-list',
+      fields: () => ({ client_id: m2m.clientId, client_secret: m2m.secret, scope: 'admin' }),
+      status: 400,
+      error: 'invalid_scope',
+    },
   ]
   for (const c of cases) {
     test(`${c.status}: ${c.name}`, async () => {

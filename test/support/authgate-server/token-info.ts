@@ -46,7 +46,9 @@ export function handleIntrospect(ctx: Ctx): Reply {
   const creds = clientCredentialsOf(ctx)
   const client = creds === undefined ? undefined : state.clients.get(creds.id)
   if (creds === undefined || client === undefined || !client.active || !secretMatches(client, creds.secret)) {
-    return oauthError(401, 'invalid_client', 'Client authentication failed', { 'WWW-Authenticate': 'Basic realm="authgate"' })
+    return oauthError(401, 'invalid_client', 'Client authentication failed', {
+      'WWW-Authenticate': 'Basic realm="authgate"',
+    })
   }
   const token = ctx.form.get('token') ?? ''
   if (token === '') return oauthError(400, 'invalid_request', 'token parameter is required')

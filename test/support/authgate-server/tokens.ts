@@ -16,7 +16,11 @@ export function signJwt(claims: Claims, secret: Buffer): string {
 }
 
 /** Signature and `exp` check; `undefined` for anything malformed or forged. */
-export function verifyJwt(token: string, secret: Buffer, nowMs: number): { claims: Claims; expired: boolean } | undefined {
+export function verifyJwt(
+  token: string,
+  secret: Buffer,
+  nowMs: number,
+): { claims: Claims; expired: boolean } | undefined {
   const parts = token.split('.')
   if (parts.length !== 3) return undefined
   const expected = createHmac('sha256', secret).update(`${parts[0]}.${parts[1]}`).digest()
