@@ -5,10 +5,17 @@ import { AuthgateError } from '../errors.ts'
 import { isExpiring, isSameTokens } from '../session/expiry.ts'
 import type { Deps } from '../session/deps.ts'
 import { FileStore } from '../stores/file-store.ts'
+import type { LockHandle } from '../lock/types.ts'
 import type { TokenSet } from '../stores/types.ts'
 import { reportError } from './exit.ts'
 import { parseTokenArgv } from './global-options.ts'
 import { Redactor } from './redact.ts'
+
+/** `code`: handled, exit with it. Otherwise the full program runs, inheriting `heldLock` when there is one. */
+export interface FastOutcome {
+  code?: number
+  heldLock?: LockHandle
+}
 
 export type FastDeps = Pick<Deps, 'env' | 'cwd' | 'paths' | 'clock' | 'pid' | 'sleep'> & {
   io: { stdout: { write(text: string): unknown }; stderr: { write(text: string): unknown } }
@@ -18,59 +25,68 @@ export type FastDeps = Pick<Deps, 'env' | 'cwd' | 'paths' | 'clock' | 'pid' | 's
  * `authgate token` for a file-backed session, in a bundle of its own: no commander, no protocol code. It runs in
  * shell prompts and `xargs -P` storms, so every millisecond of start-up is paid many times over.
  * It handles the two common cases: a fresh token (steps 1 of the refresh algorithm), and a stale one that a peer
- * refreshes while we wait for the session lock (steps 2–3: in a storm of N processes, N−1 end here). It returns
- * undefined for everything else (a refresh to do, another backend, any other error, any other command): the full
- * program then starts from scratch and does it properly, so both paths print the same thing.
- * @returns the exit code when it handled the command.
+ * refreshes while we wait for the session lock (steps 2–3: in a storm of N processes, N−1 end here). For everything
+ * else (a refresh to do, another backend, any other error, any other command) the full program runs from the start
+ * and does it properly, so both paths print the same thing.
+ * @returns the exit code when it handled the command; otherwise, when it holds the session lock and the token is still
+ *   stale, that lock, for the full program to refresh under. Releasing it instead would let every queued waiter in
+ *   turn find the token stale, release, and start the full program: a storm of N would load it N times.
  */
-export async function fastToken(argv: readonly string[], deps: FastDeps): Promise<number | undefined> {
+export async function fastToken(argv: readonly string[], deps: FastDeps): Promise<FastOutcome> {
   const parsed = parseTokenArgv(argv)
-  if (!parsed || parsed.verbose || parsed.json) return undefined
+  if (!parsed || parsed.verbose || parsed.json) return {}
   try {
     const settings = loadSettings(parsed.flags, deps)
-    if (settings.tokenStore !== 'file' && settings.tokenStore !== 'auto') return undefined
+    if (settings.tokenStore !== 'file' && settings.tokenStore !== 'auto') return {}
     const key = requireSession(settings)
     const store = new FileStore(settings.tokenFile, { lockFile: refuseToLock, lockTimeoutMs: 0, now: deps.clock.now })
     const placed = await store.readPlacement(key)
     // Under `auto`, a session kept in the keyring or the encrypted file has only a pointer here: the full program
     // follows it, so the keyring addon is never loaded here, and file-backed sessions never pay for it.
-    if (placed !== undefined && placed.store !== 'file') return undefined
+    if (placed !== undefined && placed.store !== 'file') return {}
     const seen = placed?.tokens
-    if (!seen) return undefined
+    if (!seen) return {}
     const expiring = isExpiring(seen, deps.clock.now(), settings.refreshSkewSeconds)
-    if (expiring && !seen.refreshToken) return undefined
+    if (expiring && !seen.refreshToken) return {}
     const tokens = expiring ? await awaitPeer(settings, key, store, seen, deps) : seen
-    if (!tokens) return undefined
+    if (!('accessToken' in tokens)) return { heldLock: tokens }
     deps.io.stdout.write(`${tokens.accessToken}\n`)
-    return 0
+    return { code: 0 }
   } catch (err) {
     // A lock timeout or Ctrl+C is the answer; anything else goes to the full program, which reports it properly.
     if (err instanceof AuthgateError && (err.exitCode === 5 || err.exitCode === 130)) {
-      return reportError(err, (line) => void deps.io.stderr.write(line), new Redactor(), false)
+      return { code: reportError(err, (line) => void deps.io.stderr.write(line), new Redactor(), false) }
     }
-    return undefined
+    return {}
   }
 }
 
-/** Steps 2–3 under the session lock: a token a peer saved meanwhile is adopted; otherwise the full program refreshes. */
+/**
+ * Steps 2–3 under the session lock: a token a peer saved meanwhile is adopted (and the lock released); otherwise the
+ * lock is returned still held, and the full program refreshes under it.
+ */
 async function awaitPeer(
   settings: Settings,
   key: SessionKey,
   store: FileStore,
   seen: TokenSet,
   deps: FastDeps,
-): Promise<TokenSet | undefined> {
+): Promise<TokenSet | LockHandle> {
   const { createLockFile, sessionLockPath } = await import('../lock/kernel-lock.ts')
   const lockFile = createLockFile({ pid: deps.pid, sleep: deps.sleep, waiter: 'thread' })
   const lock = await lockFile(sessionLockPath(settings.lockDir, key), { timeoutMs: settings.lockTimeoutMs })
+  let current: TokenSet | undefined
   try {
-    const current = await store.read(key)
-    const adopted =
-      current && !isSameTokens(seen, current) && !isExpiring(current, deps.clock.now(), settings.refreshSkewSeconds)
-    return adopted ? current : undefined
-  } finally {
+    current = await store.read(key)
+  } catch (err) {
     lock.release()
+    throw err
   }
+  if (!current || isSameTokens(seen, current) || isExpiring(current, deps.clock.now(), settings.refreshSkewSeconds)) {
+    return lock
+  }
+  lock.release()
+  return current
 }
 
 /** The fast lane only reads the store; a write would mean a refresh, which belongs to the full program. */

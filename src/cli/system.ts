@@ -89,13 +89,11 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
  */
 export async function run(): Promise<void> {
   const argv = process.argv.slice(2)
-  if (argv.includes('token')) {
-    const code = await fastToken(argv, fastDeps())
-    // exit, not return: a lock wait that timed out leaves a waiter thread behind (see lock/kernel-lock.ts).
-    if (code !== undefined) return code === 0 ? undefined : process.exit(code)
-  }
+  const fast = argv.includes('token') ? await fastToken(argv, fastDeps()) : {}
+  // exit, not return: a lock wait that timed out leaves a waiter thread behind (see lock/kernel-lock.ts).
+  if (fast.code !== undefined) return fast.code === 0 ? undefined : process.exit(fast.code)
   const controller = new AbortController()
-  const deps = systemDeps(controller.signal)
+  const deps = { ...systemDeps(controller.signal), heldLock: fast.heldLock }
   let interrupted = false
   process.on('SIGINT', () => {
     if (interrupted) process.exit(130) // a second Ctrl+C never waits

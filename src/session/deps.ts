@@ -1,3 +1,5 @@
+import type { LockHandle } from '../lock/types.ts'
+
 /** The edges of the program. Built once in cli/system.ts from the real process; tests pass fakes. */
 export interface Streams {
   stdout: { write(chunk: string): unknown }
@@ -22,6 +24,11 @@ export interface Deps {
   platform: NodeJS.Platform
   /** How a contended lock wait blocks (see lock/kernel-lock.ts). The CLI uses 'thread'; the library 'process'. */
   lockWaiter?: 'process' | 'thread' | undefined
+  /**
+   * A session lock this process already holds: the `token` fast lane hands over the lock it waited for when the token
+   * is still stale, so the refresh follows at once instead of queueing behind every other waiter again.
+   */
+  heldLock?: LockHandle | undefined
   /** Aborted on SIGINT: long waits (device polling, the callback listener, lock waits) end with exit 130. */
   signal?: AbortSignal | undefined
 }

@@ -1,3 +1,5 @@
+import { resolve } from 'node:path'
+import type { LockFile, LockHandle } from '../lock/types.ts'
 import { requireSession, type Settings } from '../config/settings.ts'
 import type { SessionKey } from '../config/session-key.ts'
 import type { TokenStore } from '../stores/types.ts'
@@ -35,7 +37,10 @@ export async function openSession(settings: Settings, deps: Deps, options: OpenO
   const context: SessionContext = {
     key,
     store,
-    lockFile: createLockFile({ pid: deps.pid, sleep: deps.sleep, platform: deps.platform, waiter: deps.lockWaiter }),
+    lockFile: inheriting(
+      deps.heldLock,
+      createLockFile({ pid: deps.pid, sleep: deps.sleep, platform: deps.platform, waiter: deps.lockWaiter }),
+    ),
     lockPath: sessionLockPath(settings.lockDir, key),
     lockTimeoutMs: settings.lockTimeoutMs,
     refreshSkewSeconds: settings.refreshSkewSeconds,
@@ -44,6 +49,19 @@ export async function openSession(settings: Settings, deps: Deps, options: OpenO
     signal: deps.signal,
   }
   return { settings, key, store, context, protocol: loadProtocol }
+}
+
+/** Hands out a lock this process already holds, once, for its own path; every other request takes the lock anew. */
+function inheriting(held: LockHandle | undefined, lockFile: LockFile): LockFile {
+  let spare = held
+  return async (path, options) => {
+    if (spare && resolve(spare.path) === resolve(path)) {
+      const handle = spare
+      spare = undefined
+      return handle
+    }
+    return lockFile(path, options)
+  }
 }
 
 async function buildProtocol(
