@@ -62,8 +62,11 @@ export async function fastToken(argv: readonly string[], deps: FastDeps): Promis
 }
 
 /**
- * Steps 2–3 under the session lock: a token a peer saved meanwhile is adopted (and the lock released); otherwise the
- * lock is returned still held, and the full program refreshes under it.
+ * Steps 2–3. Whoever finds the lock free takes it exclusively and re-reads: a peer's token is adopted, else the lock
+ * is returned still held and the full program refreshes under it. Whoever finds it taken waits for a *shared* lock:
+ * when the refresher releases, every waiter wakes at once and re-reads in parallel, instead of the kernel handing an
+ * exclusive lock down a queue of N processes one by one. A waiter that still finds the token stale (the refresher
+ * failed) queues for the exclusive lock like anyone else.
  */
 async function awaitPeer(
   settings: Settings,
@@ -74,19 +77,33 @@ async function awaitPeer(
 ): Promise<TokenSet | LockHandle> {
   const { createLockFile, sessionLockPath } = await import('../lock/kernel-lock.ts')
   const lockFile = createLockFile({ pid: deps.pid, sleep: deps.sleep, waiter: 'thread' })
-  const lock = await lockFile(sessionLockPath(settings.lockDir, key), { timeoutMs: settings.lockTimeoutMs })
-  let current: TokenSet | undefined
+  const path = sessionLockPath(settings.lockDir, key)
+  const deadlineMs = deps.clock.now() + settings.lockTimeoutMs
+  const left = () => Math.max(1, deadlineMs - deps.clock.now())
+  const adoptable = (t: TokenSet | undefined): t is TokenSet =>
+    t !== undefined && !isSameTokens(seen, t) && !isExpiring(t, deps.clock.now(), settings.refreshSkewSeconds)
+  let exclusive = await lockFile(path, { timeoutMs: 0 }).catch(() => undefined)
+  if (!exclusive) {
+    const shared = await lockFile(path, { timeoutMs: settings.lockTimeoutMs, shared: true })
+    const current = await readReleasing(store, key, shared)
+    shared.release()
+    if (adoptable(current)) return current
+    exclusive = await lockFile(path, { timeoutMs: left() })
+  }
+  const current = await readReleasing(store, key, exclusive)
+  if (!adoptable(current)) return exclusive
+  exclusive.release()
+  return current
+}
+
+/** Reads under a held lock, releasing it if the read fails (the error goes to the full program). */
+async function readReleasing(store: FileStore, key: SessionKey, lock: LockHandle): Promise<TokenSet | undefined> {
   try {
-    current = await store.read(key)
+    return await store.read(key)
   } catch (err) {
     lock.release()
     throw err
   }
-  if (!current || isSameTokens(seen, current) || isExpiring(current, deps.clock.now(), settings.refreshSkewSeconds)) {
-    return lock
-  }
-  lock.release()
-  return current
 }
 
 /** The fast lane only reads the store; a write would mean a refresh, which belongs to the full program. */

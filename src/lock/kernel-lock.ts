@@ -1,10 +1,10 @@
 import { fork } from 'node:child_process'
 import { closeSync, constants, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import { platform } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import type { SessionKey } from '../config/session-key.ts'
 import { InterruptedError, StoreError, TemporaryError } from '../errors.ts'
+import { nativeLocks, nativeLocksModulePath } from './native-binding.ts'
 import type { LockFile, LockHandle, LockOptions } from './types.ts'
 
 export interface KernelLockDeps {
@@ -23,13 +23,6 @@ export interface KernelLockDeps {
   readonly waiter?: 'process' | 'thread' | undefined
 }
 
-/** The narrow part of fs-native-extensions that we use (the package ships no types). */
-interface NativeLocks {
-  tryLock(fd: number): boolean
-  waitForLock(fd: number): Promise<void>
-  unlock(fd: number): void
-}
-
 type Outcome = 'acquired' | 'timeout' | 'aborted'
 
 interface Waiter {
@@ -44,21 +37,14 @@ const CHILD_LOCK_FD = 4
 const CHILD_WAITER = `
 const self = require('node:process')
 try {
-  require(self.argv[1]).waitForLockSync(${CHILD_LOCK_FD})
+  require(self.argv[1]).waitForLockSync(${CHILD_LOCK_FD}, 0, 0, { shared: self.argv[2] === 'shared' })
   self.exit(0)
 } catch (error) {
   self.stderr.write(String((error && error.code) || error))
   self.exit(1)
 }`
 
-const requireNative = createRequire(import.meta.url)
-let loaded: NativeLocks | undefined
-
-/** Loaded on first use: the hot path (a fresh token) never locks, so it never loads the addon. */
-function native(): NativeLocks {
-  loaded ??= requireNative('fs-native-extensions') as NativeLocks
-  return loaded
-}
+const native = nativeLocks
 
 /** `<lock dir>/<sha256 of the session>.lock`: the client id never becomes part of a path. */
 export function sessionLockPath(lockDir: string, key: SessionKey): string {
@@ -78,7 +64,7 @@ export function createLockFile(deps: KernelLockDeps): LockFile {
     const lockPath = resolve(path)
     const fd = openLockFile(lockPath)
     await acquire(fd, lockPath, options, deps)
-    stampHolder(fd, deps.pid)
+    if (!options.shared) stampHolder(fd, deps.pid) // a reader must not overwrite the writer's pid
     return lockHandle(fd, lockPath)
   }
 }
@@ -103,10 +89,12 @@ async function acquire(fd: number, lockPath: string, options: LockOptions, deps:
   let waiter: Waiter | undefined
   let outcome: Outcome
   try {
+    const shared = options.shared === true
     if (options.signal?.aborted) outcome = 'aborted'
-    else if (native().tryLock(fd)) return
+    else if (native().tryLock(fd, 0, 0, { shared })) return
+    else if (options.timeoutMs === 0) outcome = 'timeout'
     else {
-      waiter = startWaiter(fd, deps.platform ?? platform(), deps.waiter ?? 'process')
+      waiter = startWaiter(fd, deps.platform ?? platform(), deps.waiter ?? 'process', shared)
       outcome = await raceWaiter(waiter.acquired, options, deps)
     }
   } catch (error) {
@@ -128,13 +116,13 @@ async function acquire(fd: number, lockPath: string, options: LockOptions, deps:
  * and giving up is a SIGKILL. Windows ties LockFileEx locks to the process that took them, so there we wait on a
  * thread and accept that a timed-out process lingers until the lock is granted (the CLI exits explicitly).
  */
-function startWaiter(fd: number, os: NodeJS.Platform, mode: 'process' | 'thread'): Waiter {
-  return os === 'win32' || mode === 'thread' ? startThreadWaiter(fd) : startChildWaiter(fd)
+function startWaiter(fd: number, os: NodeJS.Platform, mode: 'process' | 'thread', shared: boolean): Waiter {
+  return os === 'win32' || mode === 'thread' ? startThreadWaiter(fd, shared) : startChildWaiter(fd, shared)
 }
 
-function startChildWaiter(fd: number): Waiter {
+function startChildWaiter(fd: number, shared: boolean): Waiter {
   // fork, not spawn: it knows the node binary, and src/ never reads `process`. No execArgv: no loader to start.
-  const child = fork(requireNative.resolve('fs-native-extensions'), [], {
+  const child = fork(nativeLocksModulePath(), [shared ? 'shared' : 'exclusive'], {
     execArgv: ['-e', CHILD_WAITER],
     stdio: ['ignore', 'ignore', 'pipe', 'ipc', fd],
   })
@@ -158,8 +146,8 @@ function startChildWaiter(fd: number): Waiter {
   return { acquired, abandon }
 }
 
-function startThreadWaiter(fd: number): Waiter {
-  const acquired = native().waitForLock(fd)
+function startThreadWaiter(fd: number, shared: boolean): Waiter {
+  const acquired = native().waitForLock(fd, 0, 0, { shared })
   // Not closed before the thread returns: it could lock whatever file reused the number.
   const abandon = (): void =>
     void acquired.then(

@@ -5,8 +5,13 @@ export interface LockHandle {
 }
 
 export interface LockOptions {
-  /** Give up after this long with a TemporaryError naming the lock file and the holder's pid. */
+  /** Give up after this long with a TemporaryError naming the lock file and the holder's pid. 0 = try once, no wait. */
   timeoutMs: number
+  /**
+   * A shared (read) lock: any number of holders at once, none while someone holds it exclusively. Readers that only
+   * re-read what a writer saved can all wake together when the writer releases, instead of one at a time.
+   */
+  shared?: boolean | undefined
   signal?: AbortSignal | undefined
 }
 
