@@ -1,10 +1,10 @@
-import { fork } from 'node:child_process'
+import type * as childProcess from 'node:child_process'
 import { closeSync, constants, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs'
 import { platform } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import type { SessionKey } from '../config/session-key.ts'
 import { InterruptedError, StoreError, TemporaryError } from '../errors.ts'
-import { nativeLocks, nativeLocksModulePath } from './native-binding.ts'
+import { builtin, nativeLocks, nativeLocksModulePath } from './native-binding.ts'
 import type { LockFile, LockHandle, LockOptions } from './types.ts'
 
 export interface KernelLockDeps {
@@ -45,6 +45,8 @@ try {
 }`
 
 const native = nativeLocks
+/** node:child_process loads net, streams and dgram (about 3 ms): only the process waiter needs it, not a storm's. */
+const childProcesses = () => builtin<typeof childProcess>('node:child_process')
 
 /** `<lock dir>/<sha256 of the session>.lock`: the client id never becomes part of a path. */
 export function sessionLockPath(lockDir: string, key: SessionKey): string {
@@ -122,7 +124,7 @@ function startWaiter(fd: number, os: NodeJS.Platform, mode: 'process' | 'thread'
 
 function startChildWaiter(fd: number, shared: boolean): Waiter {
   // fork, not spawn: it knows the node binary, and src/ never reads `process`. No execArgv: no loader to start.
-  const child = fork(nativeLocksModulePath(), [shared ? 'shared' : 'exclusive'], {
+  const child = childProcesses().fork(nativeLocksModulePath(), [shared ? 'shared' : 'exclusive'], {
     execArgv: ['-e', CHILD_WAITER],
     stdio: ['ignore', 'ignore', 'pipe', 'ipc', fd],
   })

@@ -33,6 +33,11 @@ export function nativeLocks(): NativeLocks {
   return loaded
 }
 
+/** A Node built-in loaded on first use rather than at start-up. */
+export function builtin<T>(name: string): T {
+  return requireHere(name) as T
+}
+
 /** The path of the package's JavaScript entry: a child process that waits for a lock loads it the ordinary way. */
 export function nativeLocksModulePath(): string {
   return requireHere.resolve('fs-native-extensions')
