@@ -35,8 +35,25 @@ const splitMain = {
     )
   },
 }
+/** Only env-paths' own imports are redirected (see scripts/shims/node-builtins.mjs); our code imports names. */
+const envPathsShims = {
+  name: 'env-paths-shims',
+  setup(b) {
+    b.onResolve({ filter: /^node:(os|path|process)$/ }, (args) =>
+      /[\\/]env-paths[\\/]/.test(args.importer)
+        ? { path: new URL(`./shims/${args.path.replace(':', '-')}.mjs`, import.meta.url).pathname }
+        : undefined,
+    )
+  },
+}
 // Minified: V8 compiles the whole entry bundle on every start, and fewer bytes compile faster.
-await build({ ...cjs, entryPoints: ['src/cli/system.ts'], outfile: 'dist/cli.cjs', plugins: [splitMain], minify: true })
+await build({
+  ...cjs,
+  entryPoints: ['src/cli/system.ts'],
+  outfile: 'dist/cli.cjs',
+  plugins: [splitMain, envPathsShims],
+  minify: true,
+})
 await build({ ...cjs, entryPoints: ['src/cli/main.ts'], outfile: 'dist/main.cjs' })
 await build({
   ...common,

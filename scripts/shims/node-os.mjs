@@ -1,0 +1,1 @@
+export { os as default } from './node-builtins.mjs'

@@ -1,0 +1,1 @@
+export { path as default } from './node-builtins.mjs'
