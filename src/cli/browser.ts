@@ -1,10 +1,10 @@
-import open from 'open'
-
 /**
  * Opens the system browser. `open` spawns the platform opener without a shell, so an `&` in the URL cannot cut it
- * short. It lives in the full program's bundle: the `token` fast lane never opens a browser and should not parse it.
+ * short. Imported on first use: its module graph probes WSL, Docker and the default browser as it loads, which every
+ * other command would pay for.
  */
 export async function openBrowser(url: string): Promise<void> {
+  const { default: open } = await import('open')
   const child = await open(url, { wait: false })
   await new Promise<void>((resolve, reject) => {
     child.once('error', reject)
