@@ -1,14 +1,9 @@
 import type { TokenSet } from '../stores/types.ts'
 
-/** The result of a grant, as the session needs it. */
-export interface Grant {
-  accessToken: string
-  tokenType: string
-  refreshToken?: string | undefined
-  expiresInSeconds?: number | undefined
-  scope?: string | undefined
-  idToken?: string | undefined
-}
+import type { GrantResult } from '../oauth/token-response.ts'
+
+/** The result of a grant, as the session needs it: the checked token endpoint answer (oauth/token-response.ts). */
+export type Grant = GrantResult
 
 export interface Identity {
   /** True/false after asking the server; the server said nothing usable → undefined. */
