@@ -1,6 +1,7 @@
 // One CommonJS bundle for the CLI (fastest start on Node 20, see shared/evidence/dependencies.md §7) and one ESM
 // bundle for the library. Native addons stay external: they load their prebuilt binaries from their package folders.
 import { build } from 'esbuild'
+import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
@@ -64,3 +65,10 @@ await build({
     js: "import { createRequire as __authgateRequire } from 'node:module'; const require = __authgateRequire(import.meta.url);",
   },
 })
+
+// V8's code cache for the entry bundle, warmed by a real fast-lane run (see scripts/code-cache.cjs).
+const cache = spawnSync(process.execPath, [new URL('./code-cache.cjs', import.meta.url).pathname], {
+  stdio: ['ignore', 'ignore', 'inherit'],
+})
+if (cache.status !== 0)
+  console.warn('warning: no code cache for dist/cli.cjs; authgate still works, a little slower to start')
