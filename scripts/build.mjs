@@ -27,13 +27,22 @@ const cjs = {
     js: "const __authgateModule = { get url() { return require('node:url').pathToFileURL(__filename).href } };",
   },
 }
-/** The entry bundle holds the real deps and the `token` fast lane; `./main.ts` is the full program, a bundle of its own. */
+/**
+ * The entry bundle holds the real deps and the `token` fast lane; `./main.ts` is the full program, a bundle of its own,
+ * loaded through bin/load-compiled.js so that it starts from its V8 code cache too.
+ */
 const splitMain = {
   name: 'split-main',
   setup(b) {
     b.onResolve({ filter: /^\.\/main\.ts$/ }, (args) =>
-      args.importer.endsWith('system.ts') ? { path: './main.cjs', external: true } : undefined,
+      args.importer.endsWith('system.ts') ? { path: 'main', namespace: 'authgate-main' } : undefined,
     )
+    b.onResolve({ filter: /^\.\.\/bin\/load-compiled\.js$/ }, (args) => ({ path: args.path, external: true }))
+    b.onLoad({ filter: /.*/, namespace: 'authgate-main' }, () => ({
+      contents:
+        "module.exports = require('../bin/load-compiled.js').loadCompiled(require('node:path').join(__dirname, 'main.cjs'))",
+      loader: 'js',
+    }))
   },
 }
 /** Only env-paths' own imports are redirected (see scripts/shims/node-builtins.mjs); our code imports names. */

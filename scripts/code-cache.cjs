@@ -1,17 +1,17 @@
-// Writes dist/cli.cjs.v8cache: V8's code cache for the entry bundle, taken after a real `authgate token` fast-lane run
-// so that it holds the functions that run compiled, not only the top level. bin/authgate.js uses it when V8 accepts
-// it (same V8 version and flags) and falls back to a plain require() otherwise. Run by scripts/build.mjs.
+// Writes dist/cli.cjs.v8cache and dist/main.cjs.v8cache: V8's code caches for the two CLI bundles, taken after real
+// runs (`token` through the fast lane, then `status --offline` through the full program), so that they hold the
+// functions that run, compiled. bin/load-compiled.js uses them when V8 accepts them. Run by scripts/build.mjs with
+// stdout ignored (the warm-up prints a throwaway token).
 'use strict'
-const { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync } = require('node:fs')
+const { mkdtempSync, mkdirSync, writeFileSync, rmSync } = require('node:fs')
 const { tmpdir } = require('node:os')
-const { join, dirname } = require('node:path')
-const vm = require('node:vm')
-const { createRequire } = require('node:module')
+const { join } = require('node:path')
+const { loadCompiled, compiled } = require('../bin/load-compiled.js')
 
-const entry = join(__dirname, '..', 'dist', 'cli.cjs')
-const home = mkdtempSync(join(tmpdir(), 'authgate-code-cache-'))
+const dist = join(__dirname, '..', 'dist')
+const home = mkdtempSync(join(tmpdir(), 'authgate-code-cache-')) // 0700 already
 const config = join(home, 'config', 'authgate')
-mkdirSync(config, { recursive: true })
+mkdirSync(config, { recursive: true, mode: 0o700 })
 const session = {
   server_url: 'http://localhost:8080',
   client_id: 'code-cache',
@@ -22,30 +22,37 @@ const session = {
   obtained_at: '2000-01-01T00:00:00Z',
   scope: 'email profile',
 }
-writeFileSync(
-  join(config, 'tokens.json'),
-  JSON.stringify({ version: 1, sessions: { 'code-cache@http://localhost:8080': session } }),
-)
+const doc = { version: 1, sessions: { 'code-cache@http://localhost:8080': session } }
+writeFileSync(join(config, 'tokens.json'), JSON.stringify(doc), { mode: 0o600 })
+for (const name of Object.keys(process.env))
+  if (/^AUTHGATE_|^(SERVER_URL|CLIENT_ID|TOKEN_FILE|TOKEN_STORE)$/.test(name)) delete process.env[name]
 Object.assign(process.env, {
   XDG_CONFIG_HOME: join(home, 'config'),
   XDG_CACHE_HOME: join(home, 'cache'),
   AUTHGATE_CLIENT_ID: 'code-cache',
+  AUTHGATE_TOKEN_STORE: 'file',
 })
-for (const name of Object.keys(process.env))
-  if (/^AUTHGATE_(?!CLIENT_ID)|^(SERVER_URL|TOKEN_FILE|TOKEN_STORE)$/.test(name)) delete process.env[name]
-process.argv = [process.argv[0], join(__dirname, '..', 'bin', 'authgate.js'), 'token']
 
-const script = new vm.Script(require('node:module').wrap(readFileSync(entry, 'utf8')), { filename: entry })
-const mod = { exports: {} }
-script.runInThisContext()(mod.exports, createRequire(entry), mod, entry, dirname(entry))
-// The fast lane prints the warm-up token on fd 1; scripts/build.mjs runs this with stdout ignored.
-Promise.resolve(mod.exports.run()).then(
-  () => {
-    writeFileSync(`${entry}.v8cache`, script.createCachedData())
-    rmSync(home, { recursive: true, force: true })
-  },
-  (err) => {
-    console.error(`code cache not written: ${err && err.message}`)
-    process.exitCode = 1
-  },
-)
+compiled.recording = true
+const cli = loadCompiled(join(dist, 'cli.cjs'))
+const bin = join(__dirname, '..', 'bin', 'authgate.js')
+
+async function warmUp() {
+  process.argv = [process.argv[0], bin, 'token']
+  await cli.run()
+  // The full program ends with process.exit once its output is flushed: write the caches at that moment.
+  process.exit = (code) => finish(code)
+  process.argv = [process.argv[0], bin, 'status', '--offline']
+  await cli.run()
+}
+
+function finish(code) {
+  for (const [file, script] of compiled) writeFileSync(`${file}.v8cache`, script.createCachedData())
+  rmSync(home, { recursive: true, force: true })
+  process.reallyExit(compiled.size === 2 && code === 0 ? 0 : 1)
+}
+
+warmUp().catch((err) => {
+  console.error(`code cache not written: ${err && err.message}`)
+  process.reallyExit(1)
+})
