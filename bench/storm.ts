@@ -1,14 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startAuthGateServer } from '../test/support/authgate-server/index.ts'
-import { obtainTokensFromAuthGate, readTokenEntry, sessionAccount, writeTokenFile } from '../test/support/tokens.ts'
+import { readTokenEntry, sessionAccount, writeTokenFile } from '../test/support/tokens.ts'
 import { concurrently, type Command } from './lib/processes.ts'
+import { startServerProcess } from './lib/server-process.ts'
 import { median, percentile } from './lib/stats.ts'
 
 /**
  * (a) The refresh storm: N processes start at once on one expired session against the AuthGate test server in
- * rotation mode (reuse detection on, rate limit off). Every strategy gets a server, a session and a token file of
+ * rotation mode (reuse detection on, rate limit off), in a process of its own (bench/lib/server-child.ts). Every strategy gets a server, a session and a token file of
  * its own, and a baseline: the same N processes of the same program with a valid token, which is the cost of
  * starting N processes on this machine. The storm's overhead ratio is its wall time over that baseline's.
  */
@@ -74,17 +74,13 @@ function command(
 
 export async function runStorm(strategy: Strategy, n: number, paths: StormPaths): Promise<StormResult> {
   const dir = mkdtempSync(join(tmpdir(), `authgate-bench-${strategy}-`))
-  const server = await startAuthGateServer({
-    rotation: true,
-    tokenRateLimitPerMinute: 0,
-    deviceCodeRateLimitPerMinute: 0,
-  })
+  const server = await startServerProcess()
   try {
     const clientId = server.publicClientId
     const key = sessionAccount(server.url, clientId)
     const tokenFile = join(dir, 'tokens.json')
     const cmd = command(strategy, paths, dir, server.url, clientId, tokenFile)
-    const issued = await obtainTokensFromAuthGate(server)
+    const issued = server.issued
 
     writeTokenFile(tokenFile, key, issued) // valid: the baseline
     const baseline = await concurrently(Array.from({ length: n }, () => cmd))
@@ -93,18 +89,19 @@ export async function runStorm(strategy: Strategy, n: number, paths: StormPaths)
       throw new Error(`${strategy}: the valid-token baseline failed: ${baselineFailed[0]!.stderr}`)
 
     writeTokenFile(tokenFile, key, issued, { expired: true })
-    const before = { ...server.stats }
+    const before = await server.stats()
     const storm = await concurrently(Array.from({ length: n }, () => cmd))
     const failedRuns = storm.runs.filter((r) => r.code !== 0)
     const stored = safeEntry(tokenFile, key)
-    const alive = stored?.refresh_token !== undefined && server.isTokenActive(stored.refresh_token)
+    const alive = stored?.refresh_token !== undefined && (await server.isTokenActive(stored.refresh_token))
+    const after = await server.stats()
     const times = storm.runs.map((r) => r.ms)
     return {
       strategy,
       n,
-      refreshGrants: server.stats.refreshGrants - before.refreshGrants,
-      invalidGrants: server.stats.invalidGrants - before.invalidGrants,
-      reuseDetections: server.stats.familyRevocations - before.familyRevocations,
+      refreshGrants: after.refreshGrants - before.refreshGrants,
+      invalidGrants: after.invalidGrants - before.invalidGrants,
+      reuseDetections: after.familyRevocations - before.familyRevocations,
       forcedRelogin: !alive,
       failed: failedRuns.length,
       distinctTokens: new Set(storm.runs.filter((r) => r.code === 0).map((r) => r.stdout)).size,
