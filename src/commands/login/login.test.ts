@@ -6,52 +6,12 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test, type TestContext } from 'node:test'
-import { Command, CommanderError } from 'commander'
-import { addGlobalOptions } from '../../cli/program.ts'
 import { Redactor } from '../../cli/redact.ts'
 import { UsageError } from '../../errors.ts'
 import type { Deps } from '../../session/deps.ts'
 import { loadSettings, openSession, type GlobalFlags } from '../../session/open.ts'
 import type { CommandEnv } from '../command-env.ts'
-import { registerLogin, runLogin, type LoginOptions } from './login.ts'
-
-// ---- parse table: argv → options, with the run function replaced ----
-
-async function parse(argv: string[]): Promise<LoginOptions> {
-  let got: LoginOptions | undefined
-  const program = addGlobalOptions(new Command('authgate'))
-    .exitOverride()
-    .configureOutput({ writeOut: () => {}, writeErr: () => {} })
-  const makeEnv = (cmd: Command) => ({ json: cmd.optsWithGlobals().json === true }) as CommandEnv
-  registerLogin(program, makeEnv, async (o) => void (got = o))
-  await program.parseAsync(argv, { from: 'user' })
-  assert.ok(got, 'run was called')
-  return got
-}
-
-const parseCases: Array<{ argv: string[]; want: LoginOptions | ((err: unknown) => boolean) }> = [
-  { argv: ['login'], want: { flow: undefined, open: true, json: false } },
-  { argv: ['login', '--device'], want: { flow: 'device', open: true, json: false } },
-  { argv: ['login', '--no-browser'], want: { flow: 'device', open: true, json: false } },
-  { argv: ['login', '--browser'], want: { flow: 'browser', open: true, json: false } },
-  { argv: ['login', '--no-open'], want: { flow: undefined, open: false, json: false } },
-  { argv: ['login', '--browser', '--no-open'], want: { flow: 'browser', open: false, json: false } },
-  { argv: ['login', '--device', '--no-browser'], want: { flow: 'device', open: true, json: false } },
-  { argv: ['--json', 'login'], want: { flow: undefined, open: true, json: true } },
-  { argv: ['login', '--json', '--device'], want: { flow: 'device', open: true, json: true } },
-  { argv: ['login', '--device', '--browser'], want: (e) => e instanceof UsageError && e.exitCode === 2 },
-  { argv: ['login', '--open-browser'], want: (e) => e instanceof CommanderError },
-  { argv: ['login', 'extra'], want: (e) => e instanceof CommanderError },
-]
-
-for (const c of parseCases) {
-  test(`parse: authgate ${c.argv.join(' ')}`, async () => {
-    if (typeof c.want === 'function') return void (await assert.rejects(parse(c.argv), c.want))
-    assert.deepEqual(await parse(c.argv), c.want)
-  })
-}
-
-// ---- run table: options + fake deps → stdout, stderr, error, store ----
+import { runLogin, type LoginOptions } from './login.ts'
 
 const SERVER = 'https://as.test'
 const SECRET = 'cli-secret-do-not-print'
