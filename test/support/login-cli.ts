@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:http'
+import { createServer, request } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -127,4 +127,16 @@ export async function occupyPort(t: TestContext): Promise<number> {
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
   t.after(() => new Promise<void>((done) => server.close(() => done())))
   return (server.address() as AddressInfo).port
+}
+
+/** The status code of a GET, sent to 127.0.0.1 even when the URL says localhost (the listener binds IPv4 only). */
+export function httpGet(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    request(
+      url.replace('//localhost:', '//127.0.0.1:'),
+      (res) => (res.resume(), res.on('end', () => resolve(res.statusCode ?? 0))),
+    )
+      .on('error', reject)
+      .end()
+  })
 }

@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer, request } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test, type TestContext } from 'node:test'
@@ -10,6 +8,7 @@ import { Redactor } from '../../cli/redact.ts'
 import { UsageError } from '../../errors.ts'
 import type { Deps } from '../../session/deps.ts'
 import { loadSettings, openSession, type GlobalFlags } from '../../session/open.ts'
+import { httpGet, occupyPort } from '../../../test/support/login-cli.ts'
 import type { CommandEnv } from '../command-env.ts'
 import { runLogin, type LoginOptions } from './login.ts'
 
@@ -124,17 +123,6 @@ function fakeDeps(t: TestContext, fake: Fake): { deps: Deps; seen: Seen; dirs: {
   return { deps, seen, dirs: deps.paths }
 }
 
-function httpGet(url: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    request(
-      url.replace('//localhost:', '//127.0.0.1:'),
-      (res) => (res.resume(), res.on('end', () => resolve(res.statusCode ?? 0))),
-    )
-      .on('error', reject)
-      .end()
-  })
-}
-
 function commandEnv(deps: Deps, flags: GlobalFlags, json: boolean): CommandEnv {
   const redactor = new Redactor()
   return {
@@ -145,13 +133,6 @@ function commandEnv(deps: Deps, flags: GlobalFlags, json: boolean): CommandEnv {
     secret: (v) => redactor.add(v),
     say: (line) => void deps.io.stderr.write(redactor.redact(`${line}\n`)),
   }
-}
-
-async function busyPort(t: TestContext): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())))
-  return (server.address() as AddressInfo).port
 }
 
 interface RunCase {
@@ -381,7 +362,7 @@ const runCases: RunCase[] = [
 for (const c of runCases) {
   test(`run: ${c.name}`, async (t) => {
     const { deps, seen, dirs } = fakeDeps(t, c.fake ?? {})
-    const port = c.busyPort ? await busyPort(t) : 0
+    const port = c.busyPort ? await occupyPort(t) : 0
     const flags: GlobalFlags = {
       tokenStore: 'file',
       tokenFile: join(dirs.config, 'tokens.json'),
