@@ -30,7 +30,7 @@ export interface OpenOptions {
 /** Builds the session's store, lock and (lazily) protocol client from the settings. */
 export async function openSession(settings: Settings, deps: Deps, options: OpenOptions = {}): Promise<OpenSession> {
   const key = requireSession(settings)
-  const store = options.store ?? (await openStore(settings, key, deps))
+  const store = options.store ?? (await openStore(settings, deps))
   let protocol: Promise<ProtocolHandle> | undefined
   const loadProtocol = () => (protocol ??= buildProtocol(settings, key, deps, options.trace))
   const { createLockFile, sessionLockPath } = await import('../lock/kernel-lock.ts')

@@ -1,5 +1,4 @@
 import type { Settings } from '../config/settings.ts'
-import type { SessionKey } from '../config/session-key.ts'
 import type { LockFile } from '../lock/types.ts'
 import type { KeyringApi } from '../stores/keyring-client.ts'
 import type { Backends } from '../stores/placement.ts'
@@ -22,7 +21,7 @@ export interface BackendDeps {
  * The backend for this session. Only the backend in use is loaded: the file store costs a JSON parse, while the
  * keyring loads a native addon and talks D-Bus, which the hot path of `authgate token` should not pay for.
  */
-export async function openStore(settings: Settings, _key: SessionKey, deps: Deps): Promise<TokenStore> {
+export async function openStore(settings: Settings, deps: Deps): Promise<TokenStore> {
   const { createLockFile } = await import('../lock/kernel-lock.ts')
   const lockFile = createLockFile({
     pid: deps.pid,

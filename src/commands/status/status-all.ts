@@ -1,5 +1,4 @@
 import type { Settings } from '../../config/settings.ts'
-import { sessionKey } from '../../config/session-key.ts'
 import { AuthRequiredError } from '../../errors.ts'
 import type { StoredSession, TokenStore } from '../../stores/types.ts'
 import { loadSettings } from '../../session/open.ts'
@@ -39,7 +38,7 @@ export interface StatusAllReport {
 export async function runStatusAll(options: StatusAllOptions, env: CommandEnv): Promise<void> {
   const settings = loadSettings(env.flags, env.deps)
   // The key only names the configured session; listing reads the whole store whichever session it names.
-  const store = await openStore(settings, sessionKey(settings.serverUrl, settings.clientId ?? ''), env.deps)
+  const store = await openStore(settings, env.deps)
   const report = buildStatusAll(settings, store, await store.list(), env.deps.clock.now())
   env.deps.io.stdout.write(options.json ? `${JSON.stringify(report)}\n` : describeAll(report))
   if (report.sessions.length === 0) throw new AuthRequiredError(`no stored sessions in ${store.location}`)
