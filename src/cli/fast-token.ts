@@ -2,7 +2,7 @@ import { loadSettings } from '../config/load.ts'
 import { requireSession, type Settings } from '../config/settings.ts'
 import type { SessionKey } from '../config/session-key.ts'
 import { AuthgateError } from '../errors.ts'
-import { isExpiring, isSameTokens } from '../session/expiry.ts'
+import { hasPeerRefreshed, isExpiring } from '../session/expiry.ts'
 import type { Deps } from '../session/deps.ts'
 import { FileStore } from '../stores/file-store.ts'
 import type { LockHandle } from '../lock/types.ts'
@@ -81,7 +81,7 @@ async function awaitPeer(
   const deadlineMs = deps.clock.now() + settings.lockTimeoutMs
   const left = () => Math.max(1, deadlineMs - deps.clock.now())
   const adoptable = (t: TokenSet | undefined): t is TokenSet =>
-    t !== undefined && !isSameTokens(seen, t) && !isExpiring(t, deps.clock.now(), settings.refreshSkewSeconds)
+    hasPeerRefreshed(seen, t, deps.clock.now(), settings.refreshSkewSeconds)
   let exclusive = await lockFile(path, { timeoutMs: 0 }).catch(() => undefined)
   if (!exclusive) {
     const shared = await lockFile(path, { timeoutMs: settings.lockTimeoutMs, shared: true })

@@ -2,7 +2,8 @@ import type { SessionKey } from '../config/session-key.ts'
 import { AuthRequiredError } from '../errors.ts'
 import type { LockFile } from '../lock/types.ts'
 import type { TokenSet, TokenStore } from '../stores/types.ts'
-import { isExpiring, isSameTokens } from './expiry.ts'
+import { hasPeerRefreshed, isExpiring } from './expiry.ts'
+import { tokensFromGrant } from './grant-tokens.ts'
 import type { Protocol } from './protocol-types.ts'
 
 export interface SessionContext {
@@ -61,10 +62,11 @@ function needsRefresh(ctx: SessionContext, tokens: TokenSet, request: TokenReque
 }
 
 function peerRefreshed(ctx: SessionContext, seen: TokenSet, current: TokenSet, request: TokenRequest): boolean {
-  if (isExpiring(current, ctx.clock.now(), ctx.refreshSkewSeconds)) return false
-  if (request.rejected !== undefined) return current.accessToken !== request.rejected
-  if (request.force) return false
-  return !isSameTokens(seen, current)
+  const nowMs = ctx.clock.now()
+  if (request.rejected !== undefined) {
+    return current.accessToken !== request.rejected && !isExpiring(current, nowMs, ctx.refreshSkewSeconds)
+  }
+  return !request.force && hasPeerRefreshed(seen, current, nowMs, ctx.refreshSkewSeconds)
 }
 
 async function refreshAndSave(ctx: SessionContext, current: TokenSet): Promise<TokenSet> {
@@ -83,17 +85,7 @@ async function refreshAndSave(ctx: SessionContext, current: TokenSet): Promise<T
     }
     throw err
   }
-  const now = ctx.clock.now()
-  const fresh: TokenSet = {
-    ...current,
-    accessToken: result.accessToken,
-    tokenType: result.tokenType,
-    refreshToken: result.refreshToken ?? current.refreshToken, // step 4: keep the old one if none is sent
-    expiresAtMs: result.expiresInSeconds === undefined ? undefined : now + result.expiresInSeconds * 1000,
-    obtainedAtMs: now,
-    scope: result.scope ?? current.scope,
-    idToken: result.idToken ?? current.idToken,
-  }
+  const fresh = tokensFromGrant(result, ctx.clock.now(), current)
   await ctx.store.write(ctx.key, fresh)
   return fresh
 }

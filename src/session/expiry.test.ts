@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { isExpiring } from './expiry.ts'
+import { hasPeerRefreshed, isExpiring } from './expiry.ts'
 
 const S = 1000
 test('isExpiring: less than min(skew, half the lifetime) remains', () => {
@@ -46,4 +46,27 @@ test('isExpiring: less than min(skew, half the lifetime) remains', () => {
     },
   ]
   for (const c of cases) assert.equal(isExpiring(c.tokens, c.now, c.skew), c.want, c.name)
+})
+
+test('hasPeerRefreshed: a changed token that is not expiring, and nothing else', () => {
+  const seen = { accessToken: 'A1', tokenType: 'Bearer', refreshToken: 'R1', obtainedAtMs: 0, expiresAtMs: 10 * S }
+  const fresh = { obtainedAtMs: 100 * S, expiresAtMs: 3700 * S }
+  const cases = [
+    {
+      name: 'both tokens changed, fresh',
+      current: { ...seen, ...fresh, accessToken: 'A2', refreshToken: 'R2' },
+      want: true,
+    },
+    {
+      name: 'access token changed, refresh kept (fixed mode)',
+      current: { ...seen, ...fresh, accessToken: 'A2' },
+      want: true,
+    },
+    { name: 'only the refresh token changed', current: { ...seen, ...fresh, refreshToken: 'R2' }, want: true },
+    { name: 'unchanged', current: { ...seen }, want: false },
+    { name: 'unchanged even if its expiry moved', current: { ...seen, ...fresh }, want: false },
+    { name: 'changed but expiring too', current: { ...seen, accessToken: 'A2', expiresAtMs: 101 * S }, want: false },
+    { name: 'entry gone', current: undefined, want: false },
+  ]
+  for (const c of cases) assert.equal(hasPeerRefreshed(seen, c.current, 100 * S, 60), c.want, c.name)
 })

@@ -19,7 +19,16 @@ export function isExpiring(
   return remainingMs < marginMs
 }
 
-/** A peer refreshed when either token changed: comparing both covers servers that keep the refresh token (fixed mode). */
-export function isSameTokens(a: TokenSet, b: TokenSet): boolean {
-  return a.accessToken === b.accessToken && a.refreshToken === b.refreshToken
+/**
+ * Step 3 of the refresh: the token read under the lock is a peer's fresh one, to use with no request. It changed
+ * (either token: comparing both covers servers that keep the refresh token, fixed mode) and it is not expiring.
+ */
+export function hasPeerRefreshed(
+  seen: TokenSet,
+  current: TokenSet | undefined,
+  nowMs: number,
+  skewSeconds: number,
+): current is TokenSet {
+  if (current === undefined || isExpiring(current, nowMs, skewSeconds)) return false
+  return current.accessToken !== seen.accessToken || current.refreshToken !== seen.refreshToken
 }

@@ -15,7 +15,7 @@ import {
 import { runDeviceFlow, type DeviceUi } from './login-device.ts'
 import type { Grant, LoginProtocol, Protocol } from './protocol-types.ts'
 import { saveLoginTokens } from './placement.ts'
-import { tokensFromGrant } from './save.ts'
+import { tokensFromGrant } from './grant-tokens.ts'
 
 export type { Flow } from './login-browser.ts'
 export type { DeviceUi } from './login-device.ts'
