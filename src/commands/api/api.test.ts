@@ -2,29 +2,15 @@ import assert from 'node:assert/strict'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { Command, CommanderError } from 'commander'
-import { addGlobalOptions } from '../../cli/program.ts'
+import { CommanderError } from 'commander'
 import { AuthgateError, UsageError } from '../../errors.ts'
 import { fakeRun, freshTokens, grant, SERVER, type Seen } from '../../../test/support/command-env.ts'
-import type { CommandEnv } from '../command-env.ts'
 import { registerApi, runApi, type ApiOptions } from './api.ts'
+import { parsedOptions } from '../../../test/support/parse-table.ts'
 
 // ---- parse table: argv → options, with the run function replaced ----
 
-async function parse(argv: string[]): Promise<ApiOptions> {
-  let got: ApiOptions | undefined
-  const program = addGlobalOptions(new Command('authgate'))
-    .exitOverride()
-    .configureOutput({ writeOut: () => {}, writeErr: () => {} })
-  registerApi(
-    program,
-    () => ({}) as CommandEnv,
-    async (o) => void (got = o),
-  )
-  await program.parseAsync(argv, { from: 'user' })
-  assert.ok(got, 'run was called')
-  return got
-}
+const parse = (argv: string[]) => parsedOptions<ApiOptions>(argv, (p, env, capture) => registerApi(p, env, capture))
 
 const plain: ApiOptions = { target: '/user', method: undefined, headers: [], data: undefined, include: false }
 const usage = (re: RegExp) => (e: unknown) => e instanceof UsageError && re.test(e.message)

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { Command, CommanderError } from 'commander'
-import { addGlobalOptions } from '../../cli/program.ts'
+import { CommanderError } from 'commander'
 import { AuthgateError, UsageError } from '../../errors.ts'
 import { fakeRun, freshTokens, grant, NOW } from '../../../test/support/command-env.ts'
-import type { CommandEnv } from '../command-env.ts'
 import { registerCredential } from './credential.ts'
+import { parsedOptions } from '../../../test/support/parse-table.ts'
 import {
   formatGitCredential,
   isConfiguredOrigin,
@@ -74,19 +73,10 @@ test('formatGitCredential: username, password, and the expiry when known', () =>
 
 // ---- parse table: argv → options, with the runners replaced ----
 
-async function parse(argv: string[]): Promise<GitCredentialOptions | 'kubectl'> {
-  let got: GitCredentialOptions | 'kubectl' | undefined
-  const program = addGlobalOptions(new Command('authgate'))
-    .exitOverride()
-    .configureOutput({ writeOut: () => {}, writeErr: () => {} })
-  registerCredential(program, () => ({}) as CommandEnv, {
-    git: async (o) => void (got = o),
-    kubectl: async () => void (got = 'kubectl'),
-  })
-  await program.parseAsync(argv, { from: 'user' })
-  assert.ok(got, 'a runner was called')
-  return got
-}
+const parse = (argv: string[]) =>
+  parsedOptions<GitCredentialOptions | 'kubectl'>(argv, (p, env, capture) =>
+    registerCredential(p, env, { git: capture, kubectl: () => capture('kubectl') }),
+  )
 
 const parseCases: Array<{ argv: string[]; want: GitCredentialOptions | 'kubectl' | ((e: unknown) => boolean) }> = [
   { argv: ['credential', 'git', 'get'], want: { operation: 'get', username: 'oauth2' } },

@@ -1,24 +1,13 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { Command, CommanderError } from 'commander'
-import { addGlobalOptions } from '../../cli/program.ts'
+import { CommanderError } from 'commander'
 import { UsageError } from '../../errors.ts'
-import type { CommandEnv } from '../command-env.ts'
 import { registerLogin, type LoginOptions } from './login.ts'
+import { parsedOptions } from '../../../test/support/parse-table.ts'
 
 // ---- parse table: argv → options, with the run function replaced ----
 
-async function parse(argv: string[]): Promise<LoginOptions> {
-  let got: LoginOptions | undefined
-  const program = addGlobalOptions(new Command('authgate'))
-    .exitOverride()
-    .configureOutput({ writeOut: () => {}, writeErr: () => {} })
-  const makeEnv = (cmd: Command) => ({ json: cmd.optsWithGlobals().json === true }) as CommandEnv
-  registerLogin(program, makeEnv, async (o) => void (got = o))
-  await program.parseAsync(argv, { from: 'user' })
-  assert.ok(got, 'run was called')
-  return got
-}
+const parse = (argv: string[]) => parsedOptions<LoginOptions>(argv, (p, env, capture) => registerLogin(p, env, capture))
 
 const parseCases: Array<{ argv: string[]; want: LoginOptions | ((err: unknown) => boolean) }> = [
   { argv: ['login'], want: { flow: undefined, open: true, json: false } },

@@ -1,27 +1,14 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { Command, CommanderError } from 'commander'
-import { addGlobalOptions } from '../../cli/program.ts'
+import { CommanderError } from 'commander'
 import { freshTokens, fakeRun, SERVER, type Seen } from '../../../test/support/command-env.ts'
-import type { CommandEnv } from '../command-env.ts'
 import { registerLogout, runLogout, type LogoutOptions } from './logout.ts'
+import { parsedOptions } from '../../../test/support/parse-table.ts'
 
 // ---- parse table: argv → options, with the run function replaced ----
 
-async function parse(argv: string[]): Promise<LogoutOptions> {
-  let got: LogoutOptions | undefined
-  const program = addGlobalOptions(new Command('authgate'))
-    .exitOverride()
-    .configureOutput({ writeOut: () => {}, writeErr: () => {} })
-  registerLogout(
-    program,
-    () => ({}) as CommandEnv,
-    async (o) => void (got = o),
-  )
-  await program.parseAsync(argv, { from: 'user' })
-  assert.ok(got, 'run was called')
-  return got
-}
+const parse = (argv: string[]) =>
+  parsedOptions<LogoutOptions>(argv, (p, env, capture) => registerLogout(p, env, capture))
 
 const parseCases: Array<{ argv: string[]; want: LogoutOptions | ((err: unknown) => boolean) }> = [
   { argv: ['logout'], want: { revoke: true } },

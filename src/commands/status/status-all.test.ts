@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { Command } from 'commander'
 import { registerCommands } from '../../cli/commands.ts'
-import { addGlobalOptions } from '../../cli/program.ts'
 import { sessionKey } from '../../config/session-key.ts'
 import { AuthgateError } from '../../errors.ts'
 import { memoryLock } from '../../lock/memory-lock.ts'
 import { FileStore } from '../../stores/file-store.ts'
 import { fakeRun, freshTokens, NOW, SERVER } from '../../../test/support/command-env.ts'
 import { buildStatusAll, runStatusAll } from './status-all.ts'
+import { quietProgram } from '../../../test/support/parse-table.ts'
 
 // ---- parse: `status --all` reaches this runner (the branch lives in cli/commands.ts) ----
 
@@ -21,9 +20,7 @@ test('parse: authgate status --all [--json] lists; plain status does not', async
   for (const c of cases) {
     const run = fakeRun(t)
     await run.seed(freshTokens())
-    const program = addGlobalOptions(new Command('authgate'))
-      .exitOverride()
-      .configureOutput({ writeOut: () => {}, writeErr: () => {} })
+    const program = quietProgram()
     registerCommands(program, (cmd) => ({ ...run.env, flags: run.flags, json: cmd.optsWithGlobals().json === true }))
     await program.parseAsync([...c.argv, '--token-store', 'file', '--token-file', run.flags.tokenFile!], {
       from: 'user',
