@@ -91,69 +91,24 @@ describe('unknown fields are kept', () => {
   })
 })
 
-describe('the Go CLI file', () => {
+describe('a Go CLI entry in the file is inert (only `authgate import go` reads it)', () => {
   const go = {
-    tokens: {
-      cli: {
-        access_token: 'go-at',
-        refresh_token: 'go-rt',
-        token_type: 'Bearer',
-        expires_at: '2030-01-02T05:04:05.123456789+02:00',
-        client_id: 'cli',
-        flow: 'device',
-      },
-    },
+    tokens: { cli: { access_token: 'go-at', refresh_token: 'go-rt', token_type: 'Bearer', client_id: 'cli' } },
   }
 
-  test('is read as a fallback, with Go times (nanoseconds, offsets)', () => {
-    const tokens = readSession(parseStore(JSON.stringify(go), SRC), key, SRC)
-    assert.deepEqual(tokens, {
-      accessToken: 'go-at',
-      tokenType: 'Bearer',
-      refreshToken: 'go-rt',
-      expiresAtMs: Date.UTC(2030, 0, 2, 3, 4, 5, 123),
-      flow: 'device',
-    })
+  test('it is not read as any session, whatever the server', () => {
+    for (const k of [key, other]) assert.equal(readSession(parseStore(JSON.stringify(go), SRC), k, SRC), undefined)
   })
 
-  test("Go's zero time and empty strings mean absent", () => {
-    const zero = {
-      tokens: { cli: { access_token: 'a', refresh_token: '', token_type: '', expires_at: '0001-01-01T00:00:00Z' } },
-    }
-    assert.deepEqual(readSession(zero, key, SRC), { accessToken: 'a', tokenType: 'Bearer' })
-  })
-
-  test('a write mirrors the rotation into tokens[client id] and keeps its other fields', () => {
+  test('a write of the same client leaves it as it was, and a delete leaves it too', () => {
     const after = putSession(go, key, { ...full, refreshToken: 'rt-2', accessToken: 'at-2' }, SRC)
-    assert.deepEqual((after.tokens as JsonObject).cli, {
-      access_token: 'at-2',
-      refresh_token: 'rt-2',
-      token_type: 'Bearer',
-      expires_at: '2030-01-02T03:04:05.678Z',
-      client_id: 'cli',
-      flow: 'device',
-    })
-    // Once the session holds the Go entry's refresh token, another server with the same client id cannot use it.
-    assert.equal(readSession(after, other, SRC), undefined)
-    const next = putSession(after, key, { ...full, refreshToken: 'rt-3' }, SRC)
-    assert.equal(((next.tokens as JsonObject).cli as JsonObject).refresh_token, 'rt-3')
+    assert.deepEqual(after.tokens, go.tokens)
+    assert.deepEqual(removeSession(after, key, undefined, SRC)?.tokens, go.tokens)
+    assert.equal(removeSession(go, key, 'go-rt', SRC), undefined, 'nothing of the session to remove')
   })
 
-  test('a Go entry that holds another refresh token is left alone', () => {
-    const mine = putSession({}, key, full, SRC)
-    const doc = { ...mine, tokens: { cli: { ...go.tokens.cli, refresh_token: 'unrelated' } } }
-    const after = putSession(doc, key, { ...full, refreshToken: 'rt-2' }, SRC)
-    assert.deepEqual(after.tokens, doc.tokens)
-  })
-
-  test('delete removes the session and its mirror, and nothing else', () => {
-    const doc = putSession({ ...go, other: true }, key, full, SRC)
-    const after = removeSession(doc, key, undefined, SRC)
-    assert.deepEqual(after, { version: 1, other: true, tokens: {}, sessions: {} })
-  })
-
-  test('delete of a session read from the Go entry removes that entry', () => {
-    assert.deepEqual(removeSession(go, key, 'go-rt', SRC), { tokens: {} })
+  test('a "tokens" field that is not an object is not an error: it is not authgate\'s', () => {
+    assert.deepEqual(parseStore('{"tokens":[1]}', SRC), { tokens: [1] })
   })
 })
 
@@ -202,7 +157,6 @@ describe('bad shapes are rejected with a StoreError naming the file', () => {
     { name: 'array', text: '[]', problem: /not a JSON object/ },
     { name: 'null', text: 'null', problem: /not a JSON object/ },
     { name: 'sessions is a string', text: '{"sessions":"x"}', problem: /"sessions" is not an object/ },
-    { name: 'tokens is an array', text: '{"tokens":[]}', problem: /"tokens" is not an object/ },
     { name: 'future version', text: '{"version":2}', problem: /format version 2/ },
     {
       name: 'entry is a string',
@@ -236,16 +190,16 @@ describe('pointer entries (auto remembers where a session went)', () => {
   const withGo: JsonObject = { tokens: { cli: { access_token: 'go-at', refresh_token: 'rt-1', client_id: 'cli' } } }
   const inFile = putSession(withGo, key, full, SRC)
 
-  test('replacing the tokens by a pointer drops the plaintext and the Go mirror; other sessions stay', () => {
+  test('replacing the tokens by a pointer drops the plaintext; a Go entry and other sessions stay', () => {
     const doc = roundTrip(putPointer(putSession(inFile, other, full, SRC), key, 'keyring', SRC))
     assert.deepEqual((doc.sessions as JsonObject)[key.account], {
       store: 'keyring',
       server_url: key.serverUrl,
       client_id: 'cli',
     })
-    assert.equal(doc.tokens && Object.keys(doc.tokens as JsonObject).length, 0)
+    assert.deepEqual(doc.tokens, withGo.tokens)
     assert.deepEqual(readPlacement(doc, key, SRC), { store: 'keyring' })
-    assert.equal(readSession(doc, key, SRC), undefined, 'a pointer has no tokens, and the Go entry is not consulted')
+    assert.equal(readSession(doc, key, SRC), undefined, 'a pointer has no tokens')
     assert.deepEqual(readPlacement(doc, other, SRC), { store: 'file', tokens: full })
     assert.deepEqual(
       listSessions(doc, SRC).map((s) => s.key.account),

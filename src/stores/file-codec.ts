@@ -6,8 +6,10 @@
  *                   "refresh_token", "expires_at" (RFC 3339), "obtained_at" (RFC 3339), "scope", "id_token",
  *                   "issuer", "flow", …unknown fields kept } },
  *                   or a pointer { "store": "keyring" | "encrypted", "server_url", "client_id" } written by `auto` },
- *     "tokens": { "<client id>": {…} },   // the Go CLI's entries: read as a fallback, kept in step, never dropped
  *     …unknown top-level fields kept }
+ *
+ * authgate's own format only. The Go tools' files (a `tokens` or `data` object at the top level) are read by
+ * go-codec.ts, for `authgate import go` alone: here such a field is an unknown one, kept as it is and never read.
  *
  * Every problem throws a StoreError naming `source` (the file's absolute path). Messages never quote the file's
  * content: JSON.parse's message does (a token, say), so it is not passed on.
@@ -41,8 +43,6 @@ const POINTER_STORES: readonly string[] = ['keyring', 'encrypted']
 export type Placement = { readonly store: 'file'; readonly tokens: TokenSet } | { readonly store: PointerStore }
 
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/
-/** Go's zero time.Time, which its JSON encoder writes for "no expiry". */
-const GO_ZERO_TIME_MS = -62_135_596_800_000 // 0001-01-01T00:00:00Z
 const HINT = 'fix the file or move it aside, then run `authgate login`; authgate leaves it untouched'
 
 function corrupt(source: string, problem: string): StoreError {
@@ -68,9 +68,7 @@ export function parseStore(text: string, source: string): JsonObject {
       hint: 'upgrade authgate',
     })
   }
-  for (const field of ['sessions', 'tokens']) {
-    if (doc[field] !== undefined && !isJsonObject(doc[field])) throw corrupt(source, `"${field}" is not an object`)
-  }
+  if (doc.sessions !== undefined && !isJsonObject(doc.sessions)) throw corrupt(source, '"sessions" is not an object')
   return doc
 }
 
@@ -78,7 +76,7 @@ export function encodeStore(doc: JsonObject): string {
   return `${JSON.stringify(doc, null, 2)}\n`
 }
 
-function child(doc: JsonObject, name: 'sessions' | 'tokens'): JsonObject {
+function child(doc: JsonObject, name: 'sessions'): JsonObject {
   const value = doc[name]
   return isJsonObject(value) ? value : {}
 }
@@ -86,11 +84,6 @@ function child(doc: JsonObject, name: 'sessions' | 'tokens'): JsonObject {
 /** Own properties only: a client id is any string, and "constructor" must not find Object.prototype's. */
 function field(object: JsonObject, name: string): unknown {
   return Object.hasOwn(object, name) ? object[name] : undefined
-}
-
-/** A copy without a prototype, so that destructuring `{ [name]: x, ...rest }` reads own properties only. */
-function ownFields(object: JsonObject): JsonObject {
-  return Object.assign(Object.create(null) as JsonObject, object)
 }
 
 /** A pointer has no tokens, only the backend that holds them; an entry with an access token is never a pointer. */
@@ -117,43 +110,22 @@ function pointerStore(entry: JsonObject, where: string, source: string): Pointer
 }
 
 /**
- * The session's own entry, else the Go CLI's `tokens[client id]` unless another session already owns that one.
- * A pointer means the tokens are elsewhere: undefined, and the Go entry is not consulted.
+ * The session's own entry. A pointer means the tokens are elsewhere: undefined. A Go CLI entry (`tokens[client id]`)
+ * names no server, so it is never read as a session here: `authgate import go` binds it to one the user chose.
  */
 export function readSession(doc: JsonObject, key: SessionKey, source: string): TokenSet | undefined {
   const own = field(child(doc, 'sessions'), key.account)
-  if (isPointer(own)) return undefined
-  if (own !== undefined) return decodeEntry(own, `sessions[${JSON.stringify(key.account)}]`, source)
-  const go = field(child(doc, 'tokens'), key.clientId)
-  if (go === undefined || isClaimed(doc, key, go)) return undefined
-  return decodeEntry(go, `tokens[${JSON.stringify(key.clientId)}]`, source)
-}
-
-/** The Go file has no server URL: once a session of this client holds its refresh token, it is that session's. */
-function isClaimed(doc: JsonObject, key: SessionKey, go: unknown): boolean {
-  if (!isJsonObject(go) || typeof go.refresh_token !== 'string' || go.refresh_token === '') return false
-  return Object.values(child(doc, 'sessions')).some(
-    (entry) => isJsonObject(entry) && entry.client_id === key.clientId && entry.refresh_token === go.refresh_token,
-  )
-}
-
-/** A Go entry mirrors a session when it holds the refresh token the session had; rotation must move both. */
-function mirrors(go: unknown, refreshToken: string | undefined): go is JsonObject {
-  return isJsonObject(go) && refreshToken !== undefined && go.refresh_token === refreshToken
+  if (own === undefined || isPointer(own)) return undefined
+  return decodeEntry(own, `sessions[${JSON.stringify(key.account)}]`, source)
 }
 
 export function putSession(doc: JsonObject, key: SessionKey, tokens: TokenSet, source: string): JsonObject {
-  const previous = readSession(doc, key, source)
+  readSession(doc, key, source) // an entry it cannot read is refused, never overwritten
   const sessions = child(doc, 'sessions')
   const ownEntry = field(sessions, key.account)
   // A pointer's fields are not kept: the tokens are back in this document.
   const entry = encodeEntry(key, tokens, isJsonObject(ownEntry) && !isPointer(ownEntry) ? ownEntry : {})
-  const next: JsonObject = { version: FORMAT_VERSION, ...doc, sessions: { ...sessions, [key.account]: entry } }
-  const goTokens = child(doc, 'tokens')
-  const go = field(goTokens, key.clientId)
-  // Left behind, the Go copy would hold a revoked refresh token whose replay revokes the whole grant.
-  if (mirrors(go, previous?.refreshToken)) next.tokens = { ...goTokens, [key.clientId]: updateGoEntry(go, tokens) }
-  return next
+  return { version: FORMAT_VERSION, ...doc, sessions: { ...sessions, [key.account]: entry } }
 }
 
 /** Compare-and-clear. Undefined when nothing was removed, so the caller writes nothing. */
@@ -166,17 +138,19 @@ export function removeSession(
   const current = readSession(doc, key, source)
   if (current === undefined) return undefined
   if (ifRefreshToken !== undefined && current.refreshToken !== ifRefreshToken) return undefined
-  const { [key.account]: own, ...sessions } = ownFields(child(doc, 'sessions'))
-  const next: JsonObject = own === undefined ? { ...doc } : { ...doc, sessions }
-  const { [key.clientId]: go, ...otherGo } = ownFields(child(doc, 'tokens'))
-  // Either the session was read from the Go entry itself, or the Go entry mirrors it.
-  if (go !== undefined && (own === undefined || mirrors(go, current.refreshToken))) next.tokens = otherGo
-  return next
+  return withoutEntry(doc, key.account)
+}
+
+/** A copy of the document without `sessions[account]` (spread, then delete: the key is any string, `__proto__` too). */
+function withoutEntry(doc: JsonObject, account: string): JsonObject {
+  const sessions = { ...child(doc, 'sessions') }
+  delete sessions[account]
+  return { ...doc, sessions }
 }
 
 /**
- * Replaces the session's entry with a pointer to `store`, dropping the plaintext tokens and a Go entry that mirrors
- * them (removeSession's rule): moving a session out of the file must not leave a readable copy behind.
+ * Replaces the session's entry with a pointer to `store`, dropping the plaintext tokens: moving a session out of the
+ * file must not leave a readable copy behind.
  */
 export function putPointer(doc: JsonObject, key: SessionKey, store: PointerStore, source: string): JsonObject {
   const cleared = removeSession(doc, key, undefined, source) ?? doc
@@ -186,8 +160,7 @@ export function putPointer(doc: JsonObject, key: SessionKey, store: PointerStore
 
 /** Undefined when the session's entry is not a pointer, so the caller writes nothing. */
 export function removePointer(doc: JsonObject, key: SessionKey): JsonObject | undefined {
-  const { [key.account]: own, ...sessions } = ownFields(child(doc, 'sessions'))
-  return isPointer(own) ? { ...doc, sessions } : undefined
+  return isPointer(field(child(doc, 'sessions'), key.account)) ? withoutEntry(doc, key.account) : undefined
 }
 
 /** Every `sessions` entry with tokens. Go entries are not listed: they carry no server URL to make a session of. */
@@ -257,7 +230,7 @@ function decodeTime(value: string | undefined, where: string, source: string): n
   if (value === undefined) return undefined
   const ms = parseRfc3339(value)
   if (ms === undefined) throw corrupt(source, `${where} is not an RFC 3339 time`)
-  return ms === GO_ZERO_TIME_MS ? undefined : ms
+  return ms
 }
 
 /** RFC 3339 as Go writes it too: nanoseconds and a zone offset. Date.parse's extra formats are not accepted. */
@@ -297,18 +270,6 @@ export function encodeEntry(key: SessionKey, tokens: TokenSet, previous: JsonObj
   return { ...fields, ...unknown }
 }
 
-/** Only the fields the Go CLI refreshes; its other fields (client_id, flow, …) stay as they were. */
-function updateGoEntry(go: JsonObject, tokens: TokenSet): JsonObject {
-  const updated: JsonObject = {
-    ...go,
-    access_token: tokens.accessToken,
-    refresh_token: tokens.refreshToken,
-    token_type: tokens.tokenType,
-    expires_at: formatTime(tokens.expiresAtMs),
-  }
-  return dropUndefined(updated)
-}
-
-function dropUndefined<T extends object>(object: T): T {
+export function dropUndefined<T extends object>(object: T): T {
   return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined)) as T
 }

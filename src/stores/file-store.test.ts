@@ -102,21 +102,17 @@ describe('FileStore', () => {
     )
   })
 
-  test('mirrors a rotation into the Go CLI entry, and removes it on delete', async () => {
+  test('a Go CLI entry in the file is never read as the session, and its bytes survive a write and a delete', async () => {
     const path = join(freshDir(), 'tokens.json')
     mkdirSync(join(path, '..'))
     const goEntry = { access_token: 'go-at', refresh_token: 'go-rt', token_type: 'Bearer', client_id: 'cli' }
     writeFileSync(path, JSON.stringify({ tokens: { cli: goEntry } }))
     const store = storeAt(path)
-    assert.equal((await store.read(key))?.refreshToken, 'go-rt')
+    assert.equal(await store.read(key), undefined)
     await store.write(key, { ...tokens, refreshToken: 'rt-2' })
-    assert.deepEqual(JSON.parse(readFileSync(path, 'utf8')).tokens.cli, {
-      ...goEntry,
-      access_token: 'at-1',
-      refresh_token: 'rt-2',
-    })
+    assert.deepEqual(JSON.parse(readFileSync(path, 'utf8')).tokens, { cli: goEntry })
     assert.equal(await store.delete(key, 'rt-2'), true)
-    assert.deepEqual(JSON.parse(readFileSync(path, 'utf8')).tokens, {})
+    assert.deepEqual(JSON.parse(readFileSync(path, 'utf8')).tokens, { cli: goEntry })
   })
 
   test('a lock timeout surfaces and nothing is written', async () => {
