@@ -203,14 +203,19 @@ export function entryKey(account: string, entry: JsonObject, where: string, sour
   return sessionKey(account.slice(at + 1), account.slice(0, at))
 }
 
-export function decodeEntry(entry: unknown, where: string, source: string): TokenSet {
-  if (!isJsonObject(entry)) throw corrupt(source, `${where} is not an object`)
-  const text = (field: string): string | undefined => {
+/** A reader of an entry's optional strings: absent, null and '' (Go's "unset") are undefined; another type throws. */
+export function stringFields(entry: JsonObject, wrongType: (field: string) => Error) {
+  return (field: string): string | undefined => {
     const value = entry[field]
     if (value === undefined || value === null || value === '') return undefined
-    if (typeof value !== 'string') throw corrupt(source, `${where}.${field} is not a string`)
+    if (typeof value !== 'string') throw wrongType(field)
     return value
   }
+}
+
+export function decodeEntry(entry: unknown, where: string, source: string): TokenSet {
+  if (!isJsonObject(entry)) throw corrupt(source, `${where} is not an object`)
+  const text = stringFields(entry, (field) => corrupt(source, `${where}.${field} is not a string`))
   const accessToken = text('access_token')
   if (accessToken === undefined) throw corrupt(source, `${where}.access_token is missing`)
   return dropUndefined<TokenSet>({
