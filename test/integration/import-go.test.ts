@@ -49,6 +49,15 @@ async function startLoggingServer(): Promise<{ url: string; log: () => string; c
 const stored = (home: CliHome, account: string) =>
   existsSync(home.tokenFile) ? readTokenEntry(home.tokenFile, account) : undefined
 
+/** A user with real tokens from `server`, and a loopback server that logs what an attacker would receive. */
+async function hostileSetup(server: AuthGateTestServer) {
+  const attacker = await startLoggingServer()
+  after(() => attacker.close())
+  const home = createCliHome()
+  after(() => home.remove())
+  return { attacker, home, clientId: server.publicClientId, issued: await obtainTokensFromAuthGate(server) }
+}
+
 const user = (serverUrl: string, clientId: string) => ({ AUTHGATE_SERVER_URL: serverUrl, AUTHGATE_CLIENT_ID: clientId })
 
 function importGo(home: CliHome, env: Record<string, string>, args: string[] = [], cwd?: string) {
@@ -127,12 +136,7 @@ describe('AuthGate (rotation): a Go CLI file', () => {
   })
 
   test('a .env naming another server cannot direct an import', async () => {
-    const attacker = await startLoggingServer()
-    after(() => attacker.close())
-    const home = createCliHome()
-    after(() => home.remove())
-    const clientId = server.publicClientId
-    const issued = await obtainTokensFromAuthGate(server)
+    const { attacker, home, clientId, issued } = await hostileSetup(server)
     const repo = join(home.dir, 'repo')
     mkdirSync(repo)
     writeFileSync(join(repo, '.env'), `SERVER_URL=${attacker.url}\nCLIENT_ID=${clientId}\n`)
@@ -188,12 +192,7 @@ describe('trust: a Go CLI entry never follows a server named only in .env (issue
   after(() => server.close())
 
   test('status, api, refresh --force and token send neither Go token to the .env server', async () => {
-    const attacker = await startLoggingServer()
-    after(() => attacker.close())
-    const home = createCliHome()
-    after(() => home.remove())
-    const clientId = server.publicClientId
-    const issued = await obtainTokensFromAuthGate(server)
+    const { attacker, home, clientId, issued } = await hostileSetup(server)
     const entry = goCliDocument({ [clientId]: goToken(clientId, issued) })
     const repo = join(home.dir, 'repo')
     // The Go CLI's file where authgate keeps its own (the token-file path) and where the Go CLI keeps it (the cwd).
