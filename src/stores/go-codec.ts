@@ -41,7 +41,7 @@ export type GoEntry =
   | { readonly sealed: true; readonly value: string; readonly where: string }
 
 function unusable(source: string, problem: string): StoreError {
-  return new StoreError(`the Go token file ${source} cannot be imported: ${problem}`, { hint: HINT })
+  return new StoreError(`the Go session in ${source} cannot be imported: ${problem}`, { hint: HINT })
 }
 
 function parseJson(text: string): unknown {

@@ -130,6 +130,18 @@ const runCases: RunCase[] = [
     want: { stderr: /^$/, error: refused(/in any of \/.*\/missing\.json\.enc, \/.*\/missing\.json$/) },
   },
   {
+    name: 'a Go file that is not JSON: exit 1 naming it, never quoting it',
+    options: { file: 'go.json' },
+    files: { 'go.json': '{"tokens":{"cli":{"access_token":"GO-AT-cut' },
+    want: {
+      stderr: /^$/,
+      error: (e) =>
+        e instanceof AuthgateError &&
+        e.exitCode === 1 &&
+        /^the Go session in \/.*\/go\.json cannot be imported: it is not a JSON object$/.test(e.message),
+    },
+  },
+  {
     name: 'refused: expired with no refresh token',
     options: { file: 'go.json' },
     files: {
