@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process'
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { currentNode, EXTRA_NODES, registryNode, type NodeBinary } from '../support/node-versions.ts'
 
@@ -92,6 +92,14 @@ test('a TypeScript consumer compiles with skipLibCheck off: NodeNext and Bundler
   const wrong = run(process.execPath, [compilers['7'], '-p', 'tsconfig.nodenext.json'], { cwd: consumer })
   rmSync(join(consumer, 'wrong.ts'))
   assert.match(wrong.stdout, /wrong\.ts.*TS2322/)
+})
+
+test('npx <the tarball> runs authgate, as `npx authgate-cli` does (one bin target, so npx picks `authgate`)', () => {
+  const cache = ok('npm', ['config', 'get', 'cache']).trim()
+  const env = { ...cleanEnv(currentNode()), npm_config_cache: cache, npm_config_update_notifier: 'false' }
+  // A relative path, as npx takes a package spec: an absolute one made npx answer --version itself.
+  const args = ['--yes', '--prefer-offline', `./${basename(tarball)}`, '--version']
+  assert.equal(ok('npx', args, { cwd: work, env }).trim(), pkg.version)
 })
 
 for (const version of [currentNode().version, ...EXTRA_NODES])
