@@ -105,3 +105,45 @@ for (const c of exchangeCases) {
     for (const [name, value] of Object.entries(c.want)) assert.equal(sent[0]!.form.get(name), value, name)
   })
 }
+
+test('buildAuthorizationUrl: a fresh nonce with openid in the scope, none without (issue 14)', async () => {
+  const { ctx } = contextFor(json({}))
+  const build = (scope: string) => buildAuthorizationUrl(ctx, AS, { redirectUri: 'http://localhost:1/callback', scope })
+  const [a, b, plain] = [await build('openid email'), await build('email  openid'), await build('email profile')]
+  assert.equal(new URL(a.url).searchParams.get('nonce'), a.nonce)
+  assert.ok(a.nonce && a.nonce.length >= 32, 'the nonce is long enough to be unguessable')
+  assert.ok(b.nonce && b.nonce !== a.nonce, 'each request gets a nonce of its own')
+  assert.equal(new URL(plain.url).searchParams.has('nonce'), false)
+  assert.equal(plain.nonce, undefined)
+})
+
+/** An ID token as a server would issue it; oauth4webapi checks its claims (not its signature) in the token answer. */
+function idToken(claims: Record<string, unknown>): string {
+  const nowSeconds = Math.floor(Date.now() / 1000)
+  const part = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url')
+  const body = { iss: AS.issuer, aud: 'cli', sub: 'alice', iat: nowSeconds, exp: nowSeconds + 600, ...claims }
+  return `${part({ alg: 'RS256', typ: 'JWT' })}.${part(body)}.${Buffer.from('sig').toString('base64url')}`
+}
+
+const nonceCases: Array<{ name: string; nonceInToken: string | undefined; want: 'ok' | RegExp }> = [
+  { name: 'the ID token carries the nonce back: accepted', nonceInToken: 'N-sent', want: 'ok' },
+  { name: 'another nonce: refused', nonceInToken: 'N-other', want: /nonce/ },
+  { name: 'no nonce in the ID token: refused', nonceInToken: undefined, want: /nonce/ },
+]
+
+for (const c of nonceCases) {
+  test(`exchangeAuthorizationCode with a nonce: ${c.name}`, async () => {
+    const id = idToken(c.nonceInToken === undefined ? {} : { nonce: c.nonceInToken })
+    const { ctx } = contextFor(json({ access_token: 'at', token_type: 'Bearer', expires_in: 60, id_token: id }))
+    const request = { url: 'x', state: 'ST', codeVerifier: 'V', redirectUri: 'http://l/cb', nonce: 'N-sent' }
+    const run = exchangeAuthorizationCode(ctx, AS, new URLSearchParams('code=c&state=ST'), request)
+    if (c.want === 'ok') assert.equal((await run).idToken, id)
+    else await assert.rejects(run, c.want)
+  })
+}
+
+test('exchangeAuthorizationCode with a nonce: an answer without an ID token is refused', async () => {
+  const { ctx } = contextFor(json({ access_token: 'at', token_type: 'Bearer', expires_in: 60 }))
+  const request = { url: 'x', state: 'ST', codeVerifier: 'V', redirectUri: 'http://l/cb', nonce: 'N-sent' }
+  await assert.rejects(exchangeAuthorizationCode(ctx, AS, new URLSearchParams('code=c&state=ST'), request), /id_token/)
+})

@@ -1,5 +1,5 @@
 import * as oauth from 'oauth4webapi'
-import type { HttpDeps, RetryBudget } from './http.ts'
+import type { HttpDeps, RequestPolicy, RetryBudget } from './http.ts'
 import { boundedFetch } from './http.ts'
 
 /** What every protocol step needs: who we are, where the server is, and the bounded HTTP of this command. */
@@ -28,16 +28,21 @@ export function clientAuthOf(ctx: OAuthContext): oauth.ClientAuth {
 }
 
 /**
- * Options for every oauth4webapi request. http:// reaches this point only for loopback hosts or with
+ * Options for every oauth4webapi request. `policy` names the endpoint for messages; a bare boolean (`replayable`)
+ * leaves it unnamed, and the URL alone names it. http:// reaches this point only for loopback hosts or with
  * --allow-insecure-http (checked in config/), so allowing insecure requests here is the user's stated choice.
  */
 export function requestOptions(
   ctx: OAuthContext,
-  replayable: boolean,
+  policy: RequestPolicy | boolean,
   extra: { additionalParameters?: Record<string, string>; headers?: Record<string, string> } = {},
 ) {
   return {
-    [oauth.customFetch]: boundedFetch(ctx.http, ctx.budget, { replayable }),
+    [oauth.customFetch]: boundedFetch(
+      ctx.http,
+      ctx.budget,
+      typeof policy === 'boolean' ? { replayable: policy } : policy,
+    ),
     [oauth.allowInsecureRequests]: ctx.serverUrl.startsWith('http:'),
     ...(ctx.http.signal ? { signal: ctx.http.signal } : {}),
     ...extra,

@@ -40,7 +40,7 @@ export async function requestDeviceAuthorization(
     clientOf(ctx),
     clientAuthOf(ctx),
     parameters,
-    requestOptions(ctx, true),
+    requestOptions(ctx, { replayable: true, endpoint: 'device authorization endpoint' }),
   )
   const body = await oauth.processDeviceAuthorizationResponse(as, clientOf(ctx), response)
   return checkDeviceAuthorization(body)
@@ -63,7 +63,7 @@ export async function pollDeviceToken(ctx: OAuthContext, as: ServerMetadata, dev
     clientOf(ctx),
     clientAuthOf(ctx),
     deviceCode,
-    requestOptions(ctx, true, { additionalParameters }),
+    requestOptions(ctx, { replayable: true, endpoint: 'token endpoint' }, { additionalParameters }),
   )
   return toGrantResult(await oauth.processDeviceCodeResponse(as, clientOf(ctx), response))
 }

@@ -1,4 +1,5 @@
 import { ProtocolError, TemporaryError, InterruptedError } from '../errors.ts'
+import { answerOf, describeAnswer, endpointOf, recordAnswer } from './answer.ts'
 
 /** The contract caps every answer at 1 MiB: a hostile or broken server cannot make the CLI buffer more. */
 export const MAX_RESPONSE_BYTES = 1024 * 1024
@@ -31,6 +32,8 @@ export interface RequestPolicy {
    * revoke the whole grant. Those are retried only when the request provably never arrived, or the server said so (429, 5xx).
    */
   replayable: boolean
+  /** What the URL is, for messages: 'token endpoint', 'revocation endpoint' … (see oauth/answer.ts). */
+  endpoint?: string | undefined
 }
 
 type FetchInit = RequestInit & { signal?: AbortSignal | null }
@@ -44,7 +47,7 @@ export function boundedFetch(deps: HttpDeps, budget: RetryBudget, policy: Reques
     for (let attempt = 0; ; attempt++) {
       let response: Response
       try {
-        response = await sendOnce(deps, String(url), init)
+        response = await sendOnce(deps, String(url), init, policy.endpoint)
       } catch (err) {
         if (err instanceof InterruptedError || err instanceof ProtocolError) throw err
         const safe = policy.replayable || neverArrived(err)
@@ -54,14 +57,7 @@ export function boundedFetch(deps: HttpDeps, budget: RetryBudget, policy: Reques
       }
       if (response.status === 429 || response.status >= 500) {
         const wait = retryAfterMs(response, deps.clock.now()) ?? backoffMs(attempt)
-        await waitOrFail(
-          deps,
-          budget,
-          wait,
-          `${origin(url)} answered ${response.status} ${response.statusText}`.trim(),
-          undefined,
-          response,
-        )
+        await waitOrFail(deps, budget, wait, describeAnswer(answerOf(response)!), undefined, response)
         continue
       }
       return response
@@ -69,27 +65,29 @@ export function boundedFetch(deps: HttpDeps, budget: RetryBudget, policy: Reques
   }
 }
 
-async function sendOnce(deps: HttpDeps, url: string, init: FetchInit): Promise<Response> {
+async function sendOnce(deps: HttpDeps, url: string, init: FetchInit, endpoint?: string): Promise<Response> {
   const timeout = AbortSignal.timeout(deps.requestTimeoutMs ?? REQUEST_TIMEOUT_MS)
   const signals = [timeout, deps.signal, init.signal].filter((s): s is AbortSignal => !!s)
   const signal = AbortSignal.any(signals)
   const started = deps.clock.now()
   try {
     const res = await deps.fetch(url, { ...init, signal, redirect: 'manual' })
-    const body = await readCapped(res, url)
+    const body = await readCapped(res, url, endpoint)
     deps.trace?.(
       `${init.method ?? 'GET'} ${url} → ${res.status} (${body.byteLength} bytes, ${deps.clock.now() - started} ms)`,
     )
     if (res.status >= 300 && res.status < 400) {
       throw new ProtocolError(
-        `${origin(url)} answered a redirect (${res.status}) to ${res.headers.get('location') ?? 'nowhere'}; authgate does not follow redirects on OAuth requests`,
+        `${endpointOf(endpoint, url)} answered a redirect (${res.status}) to ${res.headers.get('location') ?? 'nowhere'}; authgate does not follow redirects on OAuth requests`,
       )
     }
-    return new Response(res.status === 204 || res.status === 304 ? null : (body as unknown as BodyInit), {
+    const answer = new Response(res.status === 204 || res.status === 304 ? null : (body as unknown as BodyInit), {
       status: res.status,
       statusText: res.statusText,
       headers: res.headers,
     })
+    recordAnswer(answer, { endpoint, url }, body)
+    return answer
   } catch (err) {
     if (deps.signal?.aborted || init.signal?.aborted) throw new InterruptedError('interrupted', { cause: err })
     if (timeout.aborted)
@@ -100,11 +98,11 @@ async function sendOnce(deps: HttpDeps, url: string, init: FetchInit): Promise<R
 
 class TimeoutFailure extends Error {}
 
-async function readCapped(res: Response, url: string): Promise<Uint8Array> {
+async function readCapped(res: Response, url: string, endpoint: string | undefined): Promise<Uint8Array> {
   const declared = Number(res.headers.get('content-length'))
   if (declared > MAX_RESPONSE_BYTES) {
     await res.body?.cancel().catch(() => {})
-    throw tooLarge(url)
+    throw tooLarge(endpointOf(endpoint, url))
   }
   if (!res.body) return new Uint8Array(0)
   const chunks: Uint8Array[] = []
@@ -113,15 +111,15 @@ async function readCapped(res: Response, url: string): Promise<Uint8Array> {
     size += chunk.byteLength
     if (size > MAX_RESPONSE_BYTES) {
       await res.body.cancel().catch(() => {})
-      throw tooLarge(url)
+      throw tooLarge(endpointOf(endpoint, url))
     }
     chunks.push(chunk)
   }
   return Buffer.concat(chunks)
 }
 
-function tooLarge(url: string): ProtocolError {
-  return new ProtocolError(`${origin(url)} sent an answer larger than 1 MiB; refusing to read it`)
+function tooLarge(endpoint: string): ProtocolError {
+  return new ProtocolError(`${endpoint} sent an answer larger than 1 MiB; refusing to read it`)
 }
 
 async function waitOrFail(

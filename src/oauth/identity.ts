@@ -22,9 +22,12 @@ export async function requestTokenInfo(
   accessToken: string,
 ): Promise<TokenFacts | undefined> {
   if (!as.tokeninfo_endpoint) return undefined
-  const res = await boundedFetch(ctx.http, ctx.budget, { replayable: true })(as.tokeninfo_endpoint, {
-    headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' },
-  })
+  const res = await boundedFetch(ctx.http, ctx.budget, { replayable: true, endpoint: 'tokeninfo endpoint' })(
+    as.tokeninfo_endpoint,
+    {
+      headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' },
+    },
+  )
   if (res.status === 401) return { active: false }
   if (!res.ok) return undefined
   const body = (await res.json().catch(() => undefined)) as Record<string, unknown> | undefined
@@ -44,7 +47,12 @@ export async function requestUserInfo(
   accessToken: string,
 ): Promise<TokenFacts | undefined> {
   if (!as.userinfo_endpoint) return undefined
-  const res = await oauth.userInfoRequest(as, clientOf(ctx), accessToken, requestOptions(ctx, true))
+  const res = await oauth.userInfoRequest(
+    as,
+    clientOf(ctx),
+    accessToken,
+    requestOptions(ctx, { replayable: true, endpoint: 'userinfo endpoint' }),
+  )
   if (res.status === 401) return { active: false }
   if (!res.ok) return undefined
   const body = (await res.json().catch(() => undefined)) as Record<string, unknown> | undefined
@@ -72,7 +80,11 @@ export async function introspect(
     clientOf(ctx),
     clientAuthOf(ctx),
     token,
-    requestOptions(ctx, true, { additionalParameters: { token_type_hint: hint } }),
+    requestOptions(
+      ctx,
+      { replayable: true, endpoint: 'introspection endpoint' },
+      { additionalParameters: { token_type_hint: hint } },
+    ),
   )
   if (!res.ok) return undefined
   const body = await oauth.processIntrospectionResponse(as, clientOf(ctx), res)

@@ -20,7 +20,7 @@ export async function refreshTokens(ctx: OAuthContext, as: ServerMetadata, refre
     clientOf(ctx),
     clientAuthOf(ctx),
     refreshToken,
-    requestOptions(ctx, false, { additionalParameters }),
+    requestOptions(ctx, { replayable: false, endpoint: 'token endpoint' }, { additionalParameters }),
   )
   return toGrantResult(await oauth.processRefreshTokenResponse(as, clientOf(ctx), response))
 }

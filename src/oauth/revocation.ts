@@ -25,7 +25,11 @@ export async function revokeToken(
     clientOf(ctx),
     clientAuthOf(ctx),
     token,
-    requestOptions(ctx, true, { additionalParameters: { token_type_hint: hint } }),
+    requestOptions(
+      ctx,
+      { replayable: true, endpoint: 'revocation endpoint' },
+      { additionalParameters: { token_type_hint: hint } },
+    ),
   )
   await oauth.processRevocationResponse(response)
 }

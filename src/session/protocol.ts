@@ -9,6 +9,7 @@ import type { TokenSet } from '../stores/types.ts'
 import { buildAuthorizationUrl, exchangeAuthorizationCode } from '../oauth/authorization-code.ts'
 import { pollDeviceToken, requestDeviceAuthorization } from '../oauth/device.ts'
 import { retryAfterMs, RetryBudget } from '../oauth/http.ts'
+import { answerOf, describeAnswer, type ServerAnswer } from '../oauth/answer.ts'
 import type {
   AuthorizationRequest,
   DeviceAuthorization,
@@ -87,31 +88,59 @@ export async function classify<T>(p: Promise<T>, step: string): Promise<T> {
 
 export function classifyError(err: unknown, step: string): unknown {
   if (err instanceof AuthgateError || (err instanceof TypeError && !isFetchFailure(err))) return err
-  if (err instanceof oauth.ResponseBodyError) {
-    const detail = err.error_description ? `${err.error}: ${err.error_description}` : err.error
-    if (err.error === 'invalid_grant' && step === 'refresh') {
-      return new AuthRequiredError(`the server rejected the refresh token (${detail})`, { cause: err })
-    }
-    if (err.status === 429 || err.status >= 500) return new TemporaryError(`${step} failed: ${detail}`, { cause: err })
-    return new RequestFailedError(`${step} failed: the server answered ${err.status} ${detail}`, {
-      status: err.status,
-      error: err.error,
-      cause: err,
-    })
-  }
-  if (err instanceof oauth.WWWAuthenticateChallengeError) {
-    const scheme = err.cause[0]?.parameters.error ?? err.cause[0]?.scheme ?? 'unauthorized'
-    return new RequestFailedError(
-      `${step} failed: the server answered ${err.status} (${scheme}); check the client id and secret`,
-      { status: err.status, error: scheme, cause: err },
-    )
-  }
+  const answer = answerOf(responseOf(err))
+  if (answer) return classifyAnswer(err, answer, step)
   if (err instanceof oauth.OperationProcessingError || err instanceof oauth.UnsupportedOperationError) {
     return new ProtocolError(`${step} failed: the server's answer is not acceptable (${err.message})`, { cause: err })
   }
   if (isFetchFailure(err))
     return new TemporaryError(`${step} failed: cannot reach the server (${causeOf(err)})`, { cause: err })
   return err
+}
+
+/** The Response an oauth4webapi error is about: its body error, its challenge, or a body it could not accept. */
+function responseOf(err: unknown): unknown {
+  if (err instanceof oauth.ResponseBodyError || err instanceof oauth.WWWAuthenticateChallengeError) return err.response
+  return err instanceof oauth.OperationProcessingError ? err.cause : undefined
+}
+
+/**
+ * A failure about one answer of the server, named by what a person needs: the endpoint, the HTTP status, and the
+ * OAuth error, else the start of the body (oauth4webapi's own message names a content type instead, issue 14).
+ */
+function classifyAnswer(err: unknown, answer: ServerAnswer, step: string): AuthgateError {
+  const what = describeAnswer(answer)
+  if (step === 'refresh' && rejectsRefreshToken(answer)) {
+    return new AuthRequiredError(`the server rejected the refresh token: ${what}`, { cause: err })
+  }
+  if (answer.status === 429 || answer.status >= 500)
+    return new TemporaryError(`${step} failed: ${what}`, { cause: err })
+  if (answer.status < 300) {
+    const why = err instanceof Error ? err.message : String(err)
+    return new ProtocolError(`${step} failed: ${what}, which authgate cannot accept (${why})`, { cause: err })
+  }
+  const error = answer.oauthError?.error
+  const hint =
+    err instanceof oauth.WWWAuthenticateChallengeError || error === 'invalid_client'
+      ? 'check the client id and secret'
+      : undefined
+  return new RequestFailedError(`${step} failed: ${what}`, {
+    status: answer.status,
+    ...(error === undefined ? {} : { error }),
+    ...(hint === undefined ? {} : { hint }),
+    cause: err,
+  })
+}
+
+/**
+ * The server refused the refresh token itself: `invalid_grant` (RFC 6749 §5.2), or a 400 or 401 without a usable JSON
+ * error. §5.2 requires a JSON error body, but real servers and proxies answer a spent or revoked refresh token with
+ * an empty, HTML or plain-text 400. Reading that as anything else keeps the dead token and sends it again on every
+ * run, which a rotating server logs as reuse: the worst outcome. 5xx and 429 are the server's trouble, not the token's.
+ */
+function rejectsRefreshToken(answer: ServerAnswer): boolean {
+  if (answer.oauthError) return answer.oauthError.error === 'invalid_grant' && answer.status < 500
+  return answer.status === 400 || answer.status === 401
 }
 
 function isFetchFailure(err: unknown): boolean {
