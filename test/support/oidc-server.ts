@@ -12,8 +12,9 @@ import {
   type OidcServerClient,
 } from './oidc-server-config.ts'
 import { approveDeviceCode, autoApproveDeviceCodes } from './oidc-server-device.ts'
+import { installQuirks, type OidcQuirks } from './oidc-server-quirks.ts'
 
-export type { OidcServerClient }
+export type { OidcQuirks, OidcServerClient }
 
 export interface OidcServerOptions {
   /** Lifetime of access tokens from every grant. Default 3600. */
@@ -24,6 +25,8 @@ export interface OidcServerOptions {
   autoApproveUser?: string
   /** Drop oidc-provider's "Unsupported runtime" line on Node 20; every other line still prints. */
   quiet?: boolean
+  /** Behaviour of other providers and proxies (issue 14); also settable later through `OidcTestServer.quirks`. */
+  quirks?: OidcQuirks
 }
 
 export interface OidcServerStats {
@@ -39,6 +42,8 @@ export interface OidcTestServer {
   /** The issuer, http://127.0.0.1:PORT */
   url: string
   stats: OidcServerStats
+  /** The switches of `OidcQuirks`, live. */
+  quirks: OidcQuirks
   approveDevice(userCode: string, accountId?: string): Promise<void>
   driveDeviceApproval(userCode: string, accountId?: string): Promise<void>
   completeBrowserLogin(authorizationUrl: string, accountId?: string): Promise<string>
@@ -86,10 +91,13 @@ export async function startOidcServer(opts: OidcServerOptions = {}): Promise<Oid
   )
   if (opts.autoApproveUser !== undefined) autoApproveDeviceCodes(provider, opts.autoApproveUser)
   const stats = countGrants(provider)
+  const quirks: OidcQuirks = { ...opts.quirks }
+  installQuirks(provider, quirks)
   server.on('request', provider.callback())
   return {
     url,
     stats,
+    quirks,
     approveDevice: (userCode, accountId = DEFAULT_ACCOUNT) => approveDeviceCode(provider, userCode, accountId),
     driveDeviceApproval: (userCode, accountId = DEFAULT_ACCOUNT) => approveDeviceInBrowser(url, userCode, accountId),
     completeBrowserLogin: (authorizationUrl, accountId = DEFAULT_ACCOUNT) =>

@@ -47,6 +47,10 @@ function validateRequest(state: ServerState, p: AuthorizeParams): Validation {
   if (!isScopeSubset(requested, client.scopes))
     return fail('invalid_scope', 'Requested scope is not allowed for this client')
   const pkceRequired = client.type === 'public' || state.config.pkceRequired
+  // Not AuthGate's rule (nonce is optional there, §1.3): the switch imitates providers that require one (issue 14).
+  if (state.quirks.requireNonce && requested.includes('openid') && p.nonce === '') {
+    return fail('invalid_request', 'nonce required')
+  }
   if (pkceRequired && p.codeChallengeMethod === '') return fail('invalid_request', 'code_challenge_method is required')
   if (p.codeChallengeMethod !== '' && p.codeChallengeMethod !== 'S256') {
     return fail('invalid_request', 'code_challenge_method must be S256')

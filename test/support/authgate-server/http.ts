@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { isIP } from 'node:net'
 import type { ServerState } from './state.ts'
+import type { RawAnswer } from './types.ts'
 
 /** Request plumbing shared by every route: body, form, replies, client identity. */
 
@@ -19,6 +20,12 @@ export interface Reply {
   status: number
   body?: Record<string, unknown>
   headers?: Record<string, string>
+  /** Sent as is instead of `body` (ServerQuirks). */
+  raw?: RawAnswer
+}
+
+export function rawReply(raw: RawAnswer): Reply {
+  return { status: raw.status, raw }
 }
 
 export function jsonReply(status: number, body: Record<string, unknown>, headers?: Record<string, string>): Reply {
@@ -34,6 +41,11 @@ export function oauthError(status: number, error: string, description = '', head
 
 export function sendReply(res: ServerResponse, reply: Reply): void {
   for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value)
+  if (reply.raw !== undefined) {
+    if (reply.raw.contentType !== undefined) res.setHeader('Content-Type', reply.raw.contentType)
+    res.writeHead(reply.status).end(reply.raw.body)
+    return
+  }
   if (reply.body === undefined) {
     res.writeHead(reply.status).end()
     return

@@ -10,7 +10,14 @@ import type { AuthGateServerOptions, AuthGateTestServer } from './types.ts'
  * /work/shared/authgate-server.md, for tests only. Only node:http and node:crypto; no real sleeps.
  */
 
-export type { AuthGateServerOptions, AuthGateStats, AuthGateTestServer, TestClient } from './types.ts'
+export type {
+  AuthGateServerOptions,
+  AuthGateStats,
+  AuthGateTestServer,
+  RawAnswer,
+  ServerQuirks,
+  TestClient,
+} from './types.ts'
 export { DEVICE_CODE_GRANT } from './token-endpoint.ts'
 
 function userFor(state: ServerState, username: string | undefined): UserRow {
@@ -45,6 +52,7 @@ export async function startAuthGateServer(opts: AuthGateServerOptions = {}): Pro
     url,
     publicClientId,
     stats: state.stats,
+    quirks: state.quirks,
     approveDevice(userCode, username) {
       const error = approveDeviceCode(state, userCode, userFor(state, username))
       if (error !== undefined) throw new Error(`authgate test server: cannot approve ${userCode}: ${error}`)

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto'
 import { createRateLimiter, type RateLimiter } from './rate-limit.ts'
-import type { AuthGateServerOptions, AuthGateStats, TestClient } from './types.ts'
+import type { AuthGateServerOptions, AuthGateStats, ServerQuirks, TestClient } from './types.ts'
 
 /** The in-memory "database" of the test server: one object, mutated only by handlers and backdoors. */
 
@@ -111,6 +111,7 @@ export interface ServerState {
   sessions: Map<string, SessionRow>
   stats: AuthGateStats
   limiters: RateLimiters
+  quirks: ServerQuirks
 }
 
 export const SEEDED_REDIRECT_URI = 'http://localhost:8888/callback'
@@ -246,6 +247,7 @@ export function createState(opts: AuthGateServerOptions): { state: ServerState; 
       grantsByType: {},
     },
     limiters: buildLimiters(opts),
+    quirks: { ...opts.quirks },
   }
   return { state, publicClientId: seeded.clientId }
 }

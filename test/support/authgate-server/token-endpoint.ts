@@ -1,5 +1,5 @@
 import { parseExtraClaims } from './extra-claims.ts'
-import { basicCredentials, jsonReply, oauthError, type Ctx, type Reply } from './http.ts'
+import { basicCredentials, jsonReply, oauthError, rawReply, type Ctx, type Reply } from './http.ts'
 import { exchangeAuthorizationCode } from './code-grant.ts'
 import { refreshTokenGrant } from './refresh-grant.ts'
 import { isScopeSubset, secretMatches, splitScopes } from './state.ts'
@@ -23,10 +23,13 @@ export function handleToken(ctx: Ctx): Reply {
   const grantType = ctx.form.get('grant_type') ?? ''
   stats.grantsByType[grantType] = (stats.grantsByType[grantType] ?? 0) + 1
   if (grantType === 'refresh_token') stats.refreshGrants += 1
+  const { quirks } = ctx.state
+  if (quirks.tokenEndpoint !== undefined) return rawReply(quirks.tokenEndpoint)
   const reply = dispatchGrant(ctx, grantType)
   if (reply.body?.error === 'invalid_grant') stats.invalidGrants += 1
   if (grantType === 'refresh_token' && reply.status === 200) stats.successfulRefreshes += 1
-  return reply
+  const rejection = grantType === 'refresh_token' ? quirks.refreshRejection : undefined
+  return rejection !== undefined && reply.body?.error === 'invalid_grant' ? rawReply(rejection) : reply
 }
 
 function dispatchGrant(ctx: Ctx, grantType: string): Reply {

@@ -1,5 +1,5 @@
 import { profileClaims } from './code-grant.ts'
-import { bearerToken, jsonReply, oauthError, type Ctx, type Reply } from './http.ts'
+import { bearerToken, jsonReply, oauthError, rawReply, type Ctx, type Reply } from './http.ts'
 import { secretMatches, sha256Hex } from './state.ts'
 import { clientCredentialsOf } from './token-endpoint.ts'
 import { findTokenRow, isRowUsable, validateAccessToken } from './tokens.ts'
@@ -73,6 +73,7 @@ export function handleIntrospect(ctx: Ctx): Reply {
 
 /** No client authentication; always 200 with an empty body; hard-deletes that one row, family untouched. */
 export function handleRevoke(ctx: Ctx): Reply {
+  if (ctx.state.quirks.revocation !== undefined) return rawReply(ctx.state.quirks.revocation)
   const token = ctx.form.get('token') ?? ''
   if (token === '') return oauthError(400, 'invalid_request', 'token parameter is required')
   ctx.state.tokens.delete(sha256Hex(token))

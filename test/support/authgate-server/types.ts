@@ -34,6 +34,31 @@ export interface AuthGateServerOptions {
    * rate-limit windows without sleeping.
    */
   now?: () => number
+  /** Behaviour of other servers and proxies (issue 14); also settable later through `AuthGateTestServer.quirks`. */
+  quirks?: ServerQuirks
+}
+
+/** An answer that is not AuthGate's JSON: what some servers and the proxies in front of them send. */
+export interface RawAnswer {
+  status: number
+  /** Omitted: no Content-Type header at all. */
+  contentType?: string
+  body: string
+}
+
+/**
+ * Extension (issue 14), all off by default: switches that make the double behave like other standards servers and
+ * proxies, to reproduce what authgate must survive. Mutable at any time through `AuthGateTestServer.quirks`.
+ */
+export interface ServerQuirks {
+  /** GET/POST /oauth/authorize with `openid` in the scope and no `nonce` → redirect with invalid_request, "nonce required". */
+  requireNonce?: boolean
+  /** Every refresh grant the server rejects with `invalid_grant` gets this instead (e.g. 400 with an empty body). */
+  refreshRejection?: RawAnswer
+  /** Every POST /oauth/token that passed the rate limiter gets this instead, before any grant runs (a 503, a 429). */
+  tokenEndpoint?: RawAnswer
+  /** Every POST /oauth/revoke gets this instead; nothing is revoked. */
+  revocation?: RawAnswer
 }
 
 export interface TestClient {
@@ -81,6 +106,8 @@ export interface AuthGateTestServer {
   driveDeviceApproval(userCode: string, username?: string, password?: string): Promise<void>
   /** DB state of an access or refresh token: row exists, active, not expired. */
   isTokenActive(token: string): boolean
+  /** The switches of `ServerQuirks`, live: a test may set or clear them between requests. */
+  quirks: ServerQuirks
   /** Mark every access-token row expired (their JWT `exp` is left as issued, like a clock skew on the DB). */
   expireAccessTokens(): void
   close(): Promise<void>
