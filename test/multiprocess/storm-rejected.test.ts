@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict'
+import { after, before, test } from 'node:test'
+import { startAuthGateServer } from '../support/authgate-server/index.ts'
+import { createCliHome, killAllClis, requireBuild, runCli } from '../support/cli.ts'
+import { obtainTokensFromAuthGate, readTokenEntry, sessionAccount, writeTokenFile } from '../support/tokens.ts'
+
+/**
+ * Issue 14: N real `authgate token` processes on an expired session whose refresh token the server rejects with an
+ * empty 400 (no JSON). One of them sends the refresh grant, learns the token is dead and clears the entry; every other
+ * one then finds no session. Nobody re-sends the dead token, which a rotating server would log as reuse. Sized for 2
+ * cores; no time is asserted (the lock timeout and the CLI helper's 120 s are hang guards).
+ */
+
+const N = 30
+
+before(requireBuild)
+after(killAllClis)
+
+test(
+  `${N} processes, an expired token whose refresh the server rejects without JSON → all exit 4, one refresh grant, the entry cleared once`,
+  { timeout: 300_000 },
+  async (t) => {
+    const server = await startAuthGateServer({
+      rotation: true,
+      tokenRateLimitPerMinute: 0,
+      deviceCodeRateLimitPerMinute: 0,
+    })
+    t.after(() => server.close())
+    const h = createCliHome('authgate-storm-rejected-')
+    t.after(() => h.remove())
+    const key = sessionAccount(server.url, server.publicClientId)
+    const issued = await obtainTokensFromAuthGate(server)
+    writeTokenFile(h.tokenFile, key, issued, { expired: true })
+    await fetch(`${server.url}/oauth/revoke`, {
+      method: 'POST',
+      body: new URLSearchParams({ token: issued.refresh_token! }),
+    })
+    server.quirks.refreshRejection = { status: 400, body: '' }
+
+    const args = [
+      'token',
+      '--server-url',
+      server.url,
+      '--client-id',
+      server.publicClientId,
+      ...h.flags,
+      '--lock-timeout',
+      '90',
+    ]
+    const results = await Promise.all(Array.from({ length: N }, () => runCli(args, { home: h })))
+
+    for (const r of results) {
+      assert.equal(r.code, 4, `pid ${r.pid} exited ${r.code ?? r.signal}: ${r.stderr}`)
+      assert.equal(r.stdout, '', `pid ${r.pid} printed something`)
+    }
+    const rejected = results.filter((r) => r.stderr.startsWith('authgate: the server rejected the refresh token: '))
+    const notSignedIn = results.filter((r) => r.stderr.startsWith('authgate: not signed in to '))
+    assert.equal(rejected.length, 1, 'exactly one process saw the rejection and cleared the entry')
+    assert.match(rejected[0]!.stderr, /token endpoint \S+\/oauth\/token answered 400 Bad Request with an empty body/)
+    assert.equal(notSignedIn.length, N - 1, 'every other process found the entry already cleared')
+    assert.equal(server.stats.refreshGrants, 1, 'the server saw more than one refresh attempt')
+    assert.equal(readTokenEntry(h.tokenFile, key), undefined)
+  },
+)
