@@ -1,16 +1,11 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { after, before, describe, test, type TestContext } from 'node:test'
-import { startAuthGateServer, type AuthGateTestServer, type RawAnswer } from '../support/authgate-server/index.ts'
+import type { RawAnswer } from '../support/authgate-server/index.ts'
 import { createCliHome, killAllClis, requireBuild, runCli, type CliHome } from '../support/cli.ts'
 import { startOidcServer } from '../support/oidc-server.ts'
-import {
-  obtainTokensFromAuthGate,
-  obtainTokensFromOidc,
-  readTokenEntry,
-  sessionAccount,
-  writeTokenFile,
-} from '../support/tokens.ts'
+import { expiredAuthGateSession, revokeAtServer } from '../support/storm.ts'
+import { obtainTokensFromOidc, readTokenEntry, sessionAccount, writeTokenFile } from '../support/tokens.ts'
 
 /**
  * Issue 14, with real CLI processes: servers and proxies that answer errors without JSON. A refresh grant answered
@@ -48,34 +43,13 @@ function home(t: TestContext): CliHome {
   return h
 }
 
-async function authgate(t: TestContext): Promise<AuthGateTestServer> {
-  const server = await startAuthGateServer({ rotation: true, tokenRateLimitPerMinute: 0 })
-  t.after(() => server.close())
-  return server
-}
-
-/** An expired session whose refresh token the server no longer knows (revoked by the admin, say). */
-async function deadSession(t: TestContext, server: AuthGateTestServer) {
-  const h = home(t)
-  const key = sessionAccount(server.url, server.publicClientId)
-  const issued = await obtainTokensFromAuthGate(server)
-  writeTokenFile(h.tokenFile, key, issued, { expired: true })
-  const revoked = await fetch(`${server.url}/oauth/revoke`, {
-    method: 'POST',
-    body: new URLSearchParams({ token: issued.refresh_token! }),
-  })
-  assert.equal(revoked.status, 200)
-  const cli = (command: string[]) =>
-    runCli([...command, '--server-url', server.url, '--client-id', server.publicClientId, ...h.flags], { home: h })
-  return { h, key, issued, cli }
-}
-
 describe('a refresh grant answered without JSON', { timeout: 120_000 }, () => {
   for (const c of REJECTIONS) {
     test(`${c.name} (\`${c.command.join(' ')}\`): exit 4 naming the endpoint and status, the entry cleared, never sent again`, async (t) => {
-      const server = await authgate(t)
+      const { server, home: h, key, issued, args } = await expiredAuthGateSession(t, 'authgate-answers-')
+      await revokeAtServer(server, issued.refresh_token!) // an admin revoked it: its next use is invalid_grant
       server.quirks.refreshRejection = c.answer
-      const { h, key, cli } = await deadSession(t, server)
+      const cli = (command: string[]) => runCli(args(command), { home: h })
 
       const first = await cli(c.command)
       assert.equal(first.code, 4, first.stderr)
@@ -110,16 +84,11 @@ describe('a refresh grant answered without JSON', { timeout: 120_000 }, () => {
   ]
   for (const c of OUTAGES) {
     test(`${c.name}: temporary, exit 5 naming the endpoint and status; the entry is kept byte for byte`, async (t) => {
-      const server = await authgate(t)
-      const h = home(t)
-      const key = sessionAccount(server.url, server.publicClientId)
-      writeTokenFile(h.tokenFile, key, await obtainTokensFromAuthGate(server), { expired: true })
+      const { server, home: h, args } = await expiredAuthGateSession(t, 'authgate-answers-')
       const stored = readFileSync(h.tokenFile)
       server.quirks.tokenEndpoint = c.answer
 
-      const r = await runCli(['token', '--server-url', server.url, '--client-id', server.publicClientId, ...h.flags], {
-        home: h,
-      })
+      const r = await runCli(args(['token']), { home: h })
       assert.equal(r.code, 5, r.stderr)
       assert.match(r.stderr, RegExp(`^authgate: token endpoint ${server.url}/oauth/token `))
       assert.match(r.stderr, c.status)
@@ -158,15 +127,10 @@ describe('a refresh grant answered without JSON', { timeout: 120_000 }, () => {
 
 describe('logout when the revocation endpoint answers without JSON', { timeout: 60_000 }, () => {
   test('401 text/plain: a warning naming the endpoint and status, the local entry deleted anyway, exit 0', async (t) => {
-    const server = await authgate(t)
+    const { server, home: h, key, args } = await expiredAuthGateSession(t, 'authgate-answers-')
     server.quirks.revocation = { status: 401, contentType: 'text/plain', body: 'client authentication required' }
-    const h = home(t)
-    const key = sessionAccount(server.url, server.publicClientId)
-    writeTokenFile(h.tokenFile, key, await obtainTokensFromAuthGate(server))
 
-    const r = await runCli(['logout', '--server-url', server.url, '--client-id', server.publicClientId, ...h.flags], {
-      home: h,
-    })
+    const r = await runCli(args(['logout']), { home: h })
     assert.equal(r.code, 0, r.stderr)
     const endpoint = `revocation endpoint ${server.url}/oauth/revoke answered 401 Unauthorized: client authentication required`
     assert.ok(

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
-import { startAuthGateServer } from '../support/authgate-server/index.ts'
-import { createCliHome, killAllClis, requireBuild, runCli } from '../support/cli.ts'
-import { obtainTokensFromAuthGate, readTokenEntry, sessionAccount, writeTokenFile } from '../support/tokens.ts'
+import { killAllClis, requireBuild, runCli } from '../support/cli.ts'
+import { expiredAuthGateSession, revokeAtServer } from '../support/storm.ts'
+import { readTokenEntry } from '../support/tokens.ts'
 
 /**
  * Issue 14: N real `authgate token` processes on an expired session whose refresh token the server rejects with an
@@ -20,34 +20,12 @@ test(
   `${N} processes, an expired token whose refresh the server rejects without JSON → all exit 4, one refresh grant, the entry cleared once`,
   { timeout: 300_000 },
   async (t) => {
-    const server = await startAuthGateServer({
-      rotation: true,
-      tokenRateLimitPerMinute: 0,
-      deviceCodeRateLimitPerMinute: 0,
-    })
-    t.after(() => server.close())
-    const h = createCliHome('authgate-storm-rejected-')
-    t.after(() => h.remove())
-    const key = sessionAccount(server.url, server.publicClientId)
-    const issued = await obtainTokensFromAuthGate(server)
-    writeTokenFile(h.tokenFile, key, issued, { expired: true })
-    await fetch(`${server.url}/oauth/revoke`, {
-      method: 'POST',
-      body: new URLSearchParams({ token: issued.refresh_token! }),
-    })
+    const { server, home: h, key, issued, args } = await expiredAuthGateSession(t, 'authgate-storm-rejected-')
+    await revokeAtServer(server, issued.refresh_token!)
     server.quirks.refreshRejection = { status: 400, body: '' }
+    const argv = [...args(['token']), '--lock-timeout', '90']
 
-    const args = [
-      'token',
-      '--server-url',
-      server.url,
-      '--client-id',
-      server.publicClientId,
-      ...h.flags,
-      '--lock-timeout',
-      '90',
-    ]
-    const results = await Promise.all(Array.from({ length: N }, () => runCli(args, { home: h })))
+    const results = await Promise.all(Array.from({ length: N }, () => runCli(argv, { home: h })))
 
     for (const r of results) {
       assert.equal(r.code, 4, `pid ${r.pid} exited ${r.code ?? r.signal}: ${r.stderr}`)

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict'
-import type { AuthGateTestServer } from './authgate-server/index.ts'
-import type { CliResult } from './cli.ts'
+import type { TestContext } from 'node:test'
+import { startAuthGateServer, type AuthGateTestServer } from './authgate-server/index.ts'
+import { createCliHome, type CliResult } from './cli.ts'
+import { obtainTokensFromAuthGate, sessionAccount, writeTokenFile } from './tokens.ts'
 
 /**
  * What every refresh storm against AuthGate in rotation mode must show, whatever the store: all processes exited 0,
@@ -31,4 +33,38 @@ export function assertOneRefreshForAll(
   )
   assert.ok(server.isTokenActive(token.trim()), 'the printed token is not active at the server')
   return token.trim()
+}
+
+/**
+ * A rotating AuthGate double without rate limits and a CLI home holding an expired session on it (file store), both
+ * gone after the test: what every refresh storm and refresh-failure test starts from.
+ */
+export async function expiredAuthGateSession(t: TestContext, prefix: string) {
+  const server = await startAuthGateServer({
+    rotation: true,
+    tokenRateLimitPerMinute: 0,
+    deviceCodeRateLimitPerMinute: 0,
+  })
+  t.after(() => server.close())
+  const home = createCliHome(prefix)
+  t.after(() => home.remove())
+  const key = sessionAccount(server.url, server.publicClientId)
+  const issued = await obtainTokensFromAuthGate(server)
+  writeTokenFile(home.tokenFile, key, issued, { expired: true })
+  /** argv for `command` on this session, flags included. */
+  const args = (command: string[]) => [
+    ...command,
+    '--server-url',
+    server.url,
+    '--client-id',
+    server.publicClientId,
+    ...home.flags,
+  ]
+  return { server, home, key, issued, args }
+}
+
+/** Makes the server forget a refresh token, as an admin's revocation does: its next use is `invalid_grant`. */
+export async function revokeAtServer(server: AuthGateTestServer, token: string): Promise<void> {
+  const res = await fetch(`${server.url}/oauth/revoke`, { method: 'POST', body: new URLSearchParams({ token }) })
+  assert.equal(res.status, 200, 'the revocation endpoint refused')
 }
