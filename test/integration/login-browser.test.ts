@@ -18,6 +18,7 @@ import {
   type TempHome,
 } from '../support/login-cli.ts'
 import { startOidcServer } from '../support/oidc-server.ts'
+import { readTokenEntry, sessionAccount } from '../support/tokens.ts'
 
 /**
  * The browser flow end to end: the real CLI prints the URL (--no-open), headless Chromium signs in and consents on the
@@ -138,6 +139,61 @@ test('oidc-provider: Chromium signs in on an ephemeral loopback port (RFC 8252 Â
   const facts = await server.introspect(token.stdout.trim())
   assert.deepEqual({ active: facts.active, sub: facts.sub }, { active: true, sub: 'dave' })
   assert.equal(server.stats.authCodeGrants, 1)
+})
+
+/** The `nonce` claim of the ID token the CLI stored for this session (the signature is the server's business). */
+function storedIdTokenNonce(home: TempHome, serverUrl: string, clientId: string): unknown {
+  const entry = readTokenEntry(home.tokenFile, sessionAccount(serverUrl, clientId))
+  assert.ok(entry?.id_token, 'no ID token was stored')
+  return (JSON.parse(Buffer.from(entry.id_token.split('.')[1]!, 'base64url').toString()) as { nonce?: unknown }).nonce
+}
+
+test('AuthGate requiring a nonce (issue 14): with openid the URL carries a fresh one, sign-in succeeds, the ID token carries it back', async (t) => {
+  const browser = await launchChromium(t)
+  if (!browser) return
+  const { server, port } = await authgateWithClient(t, { scopes: 'openid email profile' })
+  server.quirks.requireNonce = true
+  const home = tempHome(t)
+  const env = {
+    AUTHGATE_SERVER_URL: server.url,
+    AUTHGATE_CLIENT_ID: 'cli-browser',
+    AUTHGATE_SCOPE: 'openid email profile',
+  }
+  const { run, url } = await startBrowserLogin(t, home, ['--callback-port', String(port)], env)
+  const nonce = new URL(url).searchParams.get('nonce')
+  assert.ok(nonce && nonce.length >= 32, `no usable nonce in ${url}`)
+  const page = await signInInBrowser(await browser.newPage(), url, ADMIN, isLoopbackCallback(port))
+  assert.match(page.text, /You are signed in\. You can close this tab/)
+  assert.equal((await run.exited).code, 0, run.stderr())
+  assert.equal(storedIdTokenNonce(home, server.url, 'cli-browser'), nonce)
+  assert.equal(AUTHGATE_CODE_GRANTS(server), 1)
+})
+
+test('oidc-provider requiring a nonce: Chromium signs in with openid; without openid no nonce is sent', async (t) => {
+  const browser = await launchChromium(t)
+  if (!browser) return
+  const server = await startOidcServer({ quiet: true, quirks: { requireNonce: true } })
+  t.after(() => server.close())
+  const home = tempHome(t)
+  const env = { AUTHGATE_SERVER_URL: server.url, AUTHGATE_CLIENT_ID: 'cli', AUTHGATE_SCOPE: 'openid email profile' }
+  const { run, url } = await startBrowserLogin(t, home, ['--callback-port', '0'], env)
+  const nonce = new URL(url).searchParams.get('nonce')
+  assert.ok(nonce, `no nonce in ${url}`)
+  const person = { username: 'dave', password: 'any' }
+  assert.match(
+    (await signInInBrowser(await browser.newPage(), url, person, isLoopbackCallback())).text,
+    /You can close this tab/,
+  )
+  assert.equal((await run.exited).code, 0, run.stderr())
+  assert.equal(storedIdTokenNonce(home, server.url, 'cli'), nonce)
+
+  const plain = await startBrowserLogin(t, tempHome(t), ['--callback-port', '0'], {
+    ...env,
+    AUTHGATE_SCOPE: 'email profile',
+  })
+  assert.equal(new URL(plain.url).searchParams.has('nonce'), false)
+  plain.run.child.kill('SIGINT')
+  await plain.run.exited
 })
 
 test('no callback within --callback-timeout: the CLI falls back to the device flow', async (t) => {

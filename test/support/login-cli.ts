@@ -10,7 +10,8 @@ import type { TestContext } from 'node:test'
 /** Running the real CLI (`node bin/authgate.js`) the way a person or a script does, for the login integration tests. */
 
 export const ROOT = resolve(import.meta.dirname, '../..')
-const BIN = join(ROOT, 'bin/authgate.js')
+/** AUTHGATE_TEST_BIN runs the tests against another build (as test/support/cli.ts does), e.g. an old one, to see them fail. */
+const BIN = process.env.AUTHGATE_TEST_BIN ?? join(ROOT, 'bin/authgate.js')
 
 /** The bundle the bin shim loads; `npm test` builds it first. */
 export function requireBuild(): void {

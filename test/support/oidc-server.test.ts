@@ -254,3 +254,43 @@ test('custom clients replace the defaults; rs still introspects', async (t) => {
   const tokens = await deviceLogin(other, (code) => server.approveDevice(code))
   assert.equal((await server.introspect(tokens.access_token)).client_id, 'other')
 })
+
+test('quirks (issue 14): nonce required for openid; invalid_grant and revocation answered without JSON', async (t) => {
+  const server = await start(t, { quirks: { requireNonce: true } })
+  const cli = await publicClient(server)
+  const authorize = (params: Record<string, string>) =>
+    fetch(
+      oidc.buildAuthorizationUrl(cli, {
+        redirect_uri: 'http://127.0.0.1:9/callback',
+        state: 's',
+        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+        code_challenge_method: 'S256',
+        ...params,
+      }),
+      {
+        redirect: 'manual',
+      },
+    )
+  const refused = new URL((await authorize({ scope: SCOPE })).headers.get('location') ?? '')
+  assert.deepEqual(
+    [refused.origin, refused.searchParams.get('error'), refused.searchParams.get('error_description')],
+    ['http://127.0.0.1:9', 'invalid_request', 'nonce required'],
+  )
+  assert.equal(refused.searchParams.get('iss'), server.url)
+  const accepted = new URL((await authorize({ scope: SCOPE, nonce: 'n' })).headers.get('location') ?? '', server.url)
+  assert.equal(accepted.origin, server.url, 'with a nonce the provider goes on to its login page')
+
+  const tokens = await deviceLogin(cli, (code) => server.approveDevice(code))
+  await oidc.refreshTokenGrant(cli, refreshTokenOf(tokens))
+  server.quirks.refreshRejection = { status: 400, contentType: 'text/html', body: '<p>no</p>' }
+  server.quirks.revocation = { status: 401, contentType: 'text/plain', body: 'who are you' }
+  const { token_endpoint: tokenUrl, revocation_endpoint: revokeUrl } = cli.serverMetadata()
+  const post = async (url: string | undefined, form: Record<string, string>) => {
+    const res = await fetch(url!, { method: 'POST', body: new URLSearchParams({ client_id: 'cli', ...form }) })
+    return [res.status, res.headers.get('content-type'), await res.text()]
+  }
+  const spent = { grant_type: 'refresh_token', refresh_token: refreshTokenOf(tokens) }
+  assert.deepEqual(await post(tokenUrl, spent), [400, 'text/html', '<p>no</p>'])
+  assert.deepEqual(await post(revokeUrl, { token: tokens.access_token }), [401, 'text/plain', 'who are you'])
+  assert.equal(server.stats.invalidGrants, 1)
+})
