@@ -11,7 +11,7 @@ import {
   type HostileServer,
   type TokenBehaviour,
 } from '../support/hostile-server.ts'
-import { sessionAccount, writeTokenFile } from '../support/tokens.ts'
+import { readTokenEntry, sessionAccount, writeTokenFile } from '../support/tokens.ts'
 
 /**
  * Issue 6 item 4: servers that answer the refresh grant with garbage, too much, too slowly or elsewhere. Each run of
@@ -229,8 +229,18 @@ describe('hostile and broken servers', { timeout: 240_000 }, () => {
     assert.equal(s.server.tokenRequests().length, 4)
   })
 
-  test('an error body that is not JSON on a 400 → exit 1, store untouched', async (t) => {
+  // Issue 14: RFC 6749 §5.2 wants JSON, but a 400 to a refresh grant without it is still the server refusing the
+  // refresh token. Keeping the entry would re-send a dead token on every run.
+  test('an error body that is not JSON on a 400 → exit 4 naming the status, the entry cleared, one request', async (t) => {
     const s = await setup(t, (_req, res) => raw(res, 400, 'Bad Request', 'text/plain'))
-    assertFailed(s, await s.run(), 1, /400|JSON|parse/i)
+    const r = await s.run()
+    assert.equal(r.code, 4, r.stderr)
+    assert.equal(r.stdout, '')
+    assert.match(
+      r.stderr,
+      /^authgate: the server rejected the refresh token: token endpoint \S+ answered 400 Bad Request: Bad Request\n/,
+    )
+    assert.equal(readTokenEntry(s.home.tokenFile, sessionAccount(s.server.url, 'cli')), undefined)
+    assert.equal(s.server.tokenRequests().length, 1)
   })
 })
