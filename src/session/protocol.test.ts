@@ -61,6 +61,11 @@ const cases: Array<{
     want: { type: AuthRequiredError, exitCode: 4, message: /answered 401 Unauthorized: refresh token revoked$/ },
   },
   {
+    name: '401 with a Basic challenge and no body',
+    reply: answer(401, '', { 'www-authenticate': 'Basic realm="token"' }),
+    want: { type: AuthRequiredError, exitCode: 4, message: /answered 401 Unauthorized with an empty body$/ },
+  },
+  {
     name: '400 invalid_grant (RFC 6749 §5.2)',
     reply: answer(
       400,
