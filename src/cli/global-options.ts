@@ -10,6 +10,8 @@ export interface GlobalOption {
   readonly arg?: string
   readonly help: string
   readonly choices?: readonly string[]
+  /** May be given more than once; the values are joined with commas, as the environment variable spells a list. */
+  readonly repeatable?: true
 }
 
 export const GLOBAL_OPTIONS: readonly GlobalOption[] = [
@@ -104,6 +106,13 @@ export const GLOBAL_OPTIONS: readonly GlobalOption[] = [
     key: 'apiUrl',
     arg: '<url>',
     help: 'base URL for `authgate api` paths (AUTHGATE_API_URL; default the server URL)',
+  },
+  {
+    flag: '--registry',
+    key: 'registry',
+    arg: '<host>',
+    help: 'a registry host the Docker credential helper answers for; repeatable (AUTHGATE_REGISTRY, comma-separated)',
+    repeatable: true,
   },
   {
     flag: '--profile',

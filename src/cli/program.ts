@@ -13,6 +13,8 @@ export type Register = (program: Command, makeEnv: (cmd: Command) => CommandEnv)
 export function addGlobalOptions(program: Command): Command {
   for (const o of GLOBAL_OPTIONS) {
     const option = new Option(o.arg ? `${o.flag} ${o.arg}` : o.flag, o.help)
+    if (o.repeatable)
+      option.argParser((value: string, previous?: string) => (previous ? `${previous},${value}` : value))
     program.addOption(o.choices ? option.choices(o.choices) : option)
   }
   return program

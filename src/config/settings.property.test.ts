@@ -60,7 +60,10 @@ test('resolveRaw: every setting takes the first non-empty value in the contract 
       SPECS.forEach((spec, i) => {
         const p = perSpec[i]!
         // The contract: an empty value counts as unset, in .env as in the environment, so the bare name applies.
-        const dotenvValue = nonEmpty(p['.env AUTHGATE_']) ?? (spec.bare ? p['.env bare'] : undefined)
+        const dotenvValue =
+          spec.dotenv === false
+            ? undefined
+            : (nonEmpty(p['.env AUTHGATE_']) ?? (spec.bare ? p['.env bare'] : undefined))
         const ordered: Array<[string, string | undefined]> = [
           ['flag', p.flag],
           ['env', p.env],

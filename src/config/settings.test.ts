@@ -134,3 +134,31 @@ test('.env parsing', () => {
   )
   assert.deepEqual(env, { AUTHGATE_CLIENT_ID: 'abc', SCOPE: 'email profile', Q: 'a b', X: '1' })
 })
+
+test('registries: flag (repeated, joined), env (comma-separated) or profile; never a working-directory .env', () => {
+  const cases: Array<{ name: string; src: Partial<SettingsSources>; want: string[] }> = [
+    { name: 'none by default', src: {}, want: [] },
+    { name: 'flags', src: { flags: { registry: 'Reg.Example,https://ghcr.io/' } }, want: ['reg.example', 'ghcr.io'] },
+    {
+      name: 'env',
+      src: { env: { AUTHGATE_REGISTRY: ' a.example , b.example:5000,' } },
+      want: ['a.example', 'b.example:5000'],
+    },
+    { name: 'profile', src: { profile: { registry: ['p.example', 'q.example'] } }, want: ['p.example', 'q.example'] },
+    {
+      name: '.env ignored',
+      src: { dotenv: { AUTHGATE_REGISTRY: 'evil.example', REGISTRY: 'evil.example' } },
+      want: [],
+    },
+    {
+      name: '.env ignored, profile used',
+      src: { dotenv: { AUTHGATE_REGISTRY: 'evil.example' }, profile: { registry: 'p.example' } },
+      want: ['p.example'],
+    },
+  ]
+  for (const c of cases) assert.deepEqual(resolve(c.src).registries, c.want, c.name)
+  assert.throws(
+    () => resolve({ env: { AUTHGATE_REGISTRY: 'bad host' } }),
+    (e: unknown) => e instanceof AuthgateError && e.exitCode === 2 && /invalid registry "bad host"/.test(e.message),
+  )
+})

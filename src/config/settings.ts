@@ -26,6 +26,8 @@ export interface Settings {
   readonly clientAuth: ClientAuth
   readonly verbose: boolean
   readonly apiUrl: string
+  /** Registry hosts (`host[:port]`, lower case) the Docker credential helper answers for; none by default. */
+  readonly registries: readonly string[]
   /** Where each value came from, for `--verbose` and error messages: 'flag', 'env', 'bare-env', '.env', 'profile', 'default'. */
   readonly origin: Readonly<Record<string, string>>
 }
@@ -36,6 +38,8 @@ interface Spec {
   env: string
   bare?: boolean
   fallback?: string
+  /** false: a working-directory `.env` may not set it (it would decide where a token goes). */
+  dotenv?: false
 }
 
 export interface RawSettings {
@@ -56,6 +60,7 @@ export interface RawSettings {
   clientAuth?: string
   verbose?: string
   apiUrl?: string
+  registry?: string
 }
 
 export const SPECS: readonly Spec[] = [
@@ -76,6 +81,7 @@ export const SPECS: readonly Spec[] = [
   { key: 'clientAuth', env: 'CLIENT_AUTH', fallback: 'post' },
   { key: 'verbose', env: 'DEBUG', fallback: 'false' },
   { key: 'apiUrl', env: 'API_URL' },
+  { key: 'registry', env: 'REGISTRY', dotenv: false },
 ]
 
 export interface SettingsSources {
@@ -103,7 +109,7 @@ export function resolveRaw(s: SettingsSources): {
       ['flag', s.flags[spec.key]],
       ['env', s.env[`AUTHGATE_${spec.env}`]],
       ['bare-env', spec.bare ? s.env[spec.env] : undefined],
-      ['.env', s.dotenv[`AUTHGATE_${spec.env}`] || (spec.bare ? s.dotenv[spec.env] : undefined)],
+      ['.env', spec.dotenv === false ? undefined : dotenvValue(s.dotenv, spec)],
       ['profile', profileValue === undefined || profileValue === null ? undefined : String(profileValue)],
       ['default', spec.fallback],
     ]
@@ -112,6 +118,10 @@ export function resolveRaw(s: SettingsSources): {
     origin[spec.key] = hit?.[0] ?? 'unset'
   }
   return { raw, origin }
+}
+
+function dotenvValue(dotenv: Readonly<Record<string, string>>, spec: Spec): string | undefined {
+  return dotenv[`AUTHGATE_${spec.env}`] || (spec.bare ? dotenv[spec.env] : undefined)
 }
 
 export function resolveSettings(s: SettingsSources): Settings {
@@ -138,6 +148,7 @@ export function resolveSettings(s: SettingsSources): Settings {
     clientAuth: parseClientAuth(raw.clientAuth!),
     verbose: parseBool(raw.verbose!, 'verbose'),
     apiUrl: raw.apiUrl === undefined ? serverUrl : checkedUrl(raw.apiUrl, 'API URL', allowInsecureHttp),
+    registries: parseRegistries(raw.registry),
     origin,
   }
 }
@@ -166,6 +177,33 @@ function checkedUrl(value: string, what: string, allowInsecureHttp: boolean): st
 function absolute(path: string | undefined, cwd: string): string | undefined {
   if (path === undefined) return undefined
   return isAbsolute(path) ? path : resolve(cwd, path)
+}
+
+/** `--registry` (repeatable) and `AUTHGATE_REGISTRY` (comma-separated): each a host[:port] or a URL naming one. */
+function parseRegistries(value: string | undefined): string[] {
+  const hosts = (value ?? '').split(',').map((v) => v.trim())
+  return hosts
+    .filter((v) => v !== '')
+    .map((v) => {
+      const host = registryHost(v)
+      if (host === undefined)
+        throw new UsageError(
+          `invalid registry ${JSON.stringify(v)}: expected a host[:port], e.g. registry.example:5000`,
+        )
+      return host
+    })
+}
+
+/**
+ * A registry as Docker names it (`registry.example`, `registry.example:5000`, `https://index.docker.io/v1/`) → its
+ * lower-case `host[:port]`, a scheme's default port dropped; undefined when it names no host.
+ */
+export function registryHost(value: string): string | undefined {
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `https://${value}`
+  if (!URL.canParse(withScheme)) return undefined
+  const url = new URL(withScheme)
+  if (url.hostname === '' || url.username !== '' || url.password !== '') return undefined
+  return url.host
 }
 
 const STORES: readonly StoreName[] = ['auto', 'keyring', 'file', 'encrypted']
