@@ -9,6 +9,7 @@ export const STORE = 'AUTHGATE_STORE'
 export const PROTOCOL = 'AUTHGATE_PROTOCOL'
 export const INTERRUPTED = 'AUTHGATE_INTERRUPTED'
 export const REQUEST_FAILED = 'AUTHGATE_REQUEST_FAILED'
+export const COMMAND_FAILED = 'AUTHGATE_COMMAND_FAILED'
 
 export class AuthgateError extends Error {
   readonly code: string
@@ -75,5 +76,18 @@ export class RequestFailedError extends AuthgateError {
 export class InterruptedError extends AuthgateError {
   constructor(message = 'interrupted', options?: { cause?: unknown }) {
     super(message, INTERRUPTED, 130, options)
+  }
+}
+
+/**
+ * `authgate exec`: the command could not be started (exit 127 not found, 126 not executable, as shells say), or it
+ * ended with a non-zero status (its own code, 128 + n for signal n). In the second case the CLI prints nothing: the
+ * command has spoken for itself.
+ */
+export class CommandFailedError extends AuthgateError {
+  readonly silent: boolean
+  constructor(message: string, exitCode: number, options?: { cause?: unknown; silent?: boolean }) {
+    super(message, COMMAND_FAILED, exitCode, options)
+    this.silent = options?.silent === true
   }
 }

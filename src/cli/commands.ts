@@ -2,6 +2,7 @@ import type { Command } from 'commander'
 import type { CommandEnv } from '../commands/command-env.ts'
 import { registerApi } from '../commands/api/api.ts'
 import { registerCredential } from '../commands/credential/credential.ts'
+import { registerExec } from '../commands/exec/exec.ts'
 import { registerImport } from '../commands/import/import.ts'
 import { registerLogin } from '../commands/login/login.ts'
 import { registerLogout } from '../commands/logout/logout.ts'
@@ -39,6 +40,7 @@ export function registerCommands(program: Command, makeEnv: MakeEnv): void {
     })
   registerLogout(program, makeEnv)
   registerApi(program, makeEnv)
+  registerExec(program, makeEnv)
   registerCredential(program, makeEnv)
   registerImport(program, makeEnv)
 }

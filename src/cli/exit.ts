@@ -1,4 +1,4 @@
-import { AuthgateError } from '../errors.ts'
+import { AuthgateError, CommandFailedError } from '../errors.ts'
 import type { Redactor } from './redact.ts'
 
 /**
@@ -6,6 +6,7 @@ import type { Redactor } from './redact.ts'
  * Commands throw; they never print a failure or exit.
  */
 export function reportError(err: unknown, write: (line: string) => void, redactor: Redactor, verbose: boolean): number {
+  if (err instanceof CommandFailedError && err.silent) return err.exitCode
   if (err instanceof AuthgateError) {
     write(redactor.redact(`authgate: ${err.message}\n`))
     if (err.hint) write(redactor.redact(`  → ${err.hint}\n`))

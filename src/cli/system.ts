@@ -1,7 +1,11 @@
 import envPaths from 'env-paths'
 import { writeSync } from 'node:fs'
-import type { Deps } from '../session/deps.ts'
+import { constants } from 'node:os'
+import type { ChildExit, Deps } from '../session/deps.ts'
 import { fastToken, type FastDeps } from './fast-token.ts'
+
+/** While `exec` runs a command, SIGINT and SIGTERM go to it instead of ending authgate. */
+let forwardSignal: ((signal: NodeJS.Signals) => void) | undefined
 
 /**
  * The real edges, built once per process (kubelogin's NewCmd). This file and bin/authgate.js are the only code that
@@ -40,7 +44,35 @@ export function systemDeps(signal: AbortSignal): Deps {
     // The CLI always ends with process.exit, so a timed-out thread waiter cannot keep it alive.
     lockWaiter: 'thread',
     signal,
+    spawn: spawnChild,
   }
+}
+
+/**
+ * `exec`'s command: stdio inherited, no shell. Ctrl+C in a terminal reaches the command from the terminal itself; a
+ * signal sent to authgate alone (kill, a CI runner, systemd) reaches it only through this forwarding.
+ */
+async function spawnChild(command: string, args: readonly string[], env: Record<string, string>): Promise<ChildExit> {
+  const { spawn } = await import('node:child_process')
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env, stdio: 'inherit' })
+    const forward = (signal: NodeJS.Signals) => void child.kill(signal)
+    const onTerm = () => forward('SIGTERM')
+    const done = () => {
+      forwardSignal = undefined
+      process.off('SIGTERM', onTerm)
+    }
+    forwardSignal = forward
+    process.on('SIGTERM', onTerm)
+    child.once('error', (err) => {
+      done()
+      reject(err)
+    })
+    child.once('exit', (code, name) => {
+      done()
+      resolve({ code, signal: name === null ? null : constants.signals[name] })
+    })
+  })
 }
 
 /** Just what the fast lane reads. stdout is fd 1 written directly: process.stdout would load the stream modules. */
@@ -96,6 +128,7 @@ export async function run(): Promise<void> {
   const deps = { ...systemDeps(controller.signal), heldLock: fast.heldLock }
   let interrupted = false
   process.on('SIGINT', () => {
+    if (forwardSignal) return forwardSignal('SIGINT')
     if (interrupted) process.exit(130) // a second Ctrl+C never waits
     interrupted = true
     controller.abort(new Error('interrupted'))

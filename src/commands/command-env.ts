@@ -1,5 +1,8 @@
+import type { Settings } from '../config/settings.ts'
 import type { Deps } from '../session/deps.ts'
-import type { GlobalFlags } from '../session/open.ts'
+import { getValidTokens } from '../session/engine.ts'
+import { loadSettings, openSession, type GlobalFlags } from '../session/open.ts'
+import type { TokenSet } from '../stores/types.ts'
 
 /** What every command's run function receives besides its own options. */
 export interface CommandEnv {
@@ -17,4 +20,20 @@ export interface CommandEnv {
 /** RFC 3339 in UTC without milliseconds, as `status --json` and `token --json` print it. */
 export function rfc3339(ms: number | undefined): string | null {
   return ms === undefined ? null : new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z')
+}
+
+/**
+ * The configured session's valid tokens, refreshed first when expiring, by the same engine path as `authgate token`;
+ * both tokens and the client secret are registered as secrets before anything can print them.
+ */
+export async function validTokens(
+  env: CommandEnv,
+  settings: Settings = loadSettings(env.flags, env.deps),
+): Promise<TokenSet> {
+  env.secret(settings.clientSecret)
+  const session = await openSession(settings, env.deps, { trace: env.trace })
+  const tokens = await getValidTokens(session.context)
+  env.secret(tokens.accessToken)
+  env.secret(tokens.refreshToken)
+  return tokens
 }

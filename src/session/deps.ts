@@ -10,6 +10,15 @@ export interface Streams {
   isStdinTTY: boolean
 }
 
+/** How a child program ended: its exit code, or the number of the signal that ended it (`exec`). */
+export interface ChildExit {
+  code: number | null
+  signal: number | null
+}
+
+/** Starts a program with stdio inherited and SIGINT/SIGTERM forwarded to it; settles when it has ended. */
+export type SpawnChild = (command: string, args: readonly string[], env: Record<string, string>) => Promise<ChildExit>
+
 export interface Deps {
   clock: { now(): number }
   sleep(ms: number, signal?: AbortSignal): Promise<void>
@@ -31,4 +40,6 @@ export interface Deps {
   heldLock?: LockHandle | undefined
   /** Aborted on SIGINT: long waits (device polling, the callback listener, lock waits) end with exit 130. */
   signal?: AbortSignal | undefined
+  /** `authgate exec` only (the CLI's); the library never starts programs. */
+  spawn?: SpawnChild | undefined
 }

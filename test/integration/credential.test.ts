@@ -1,20 +1,15 @@
 import assert from 'node:assert/strict'
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { after, before, describe, test, type TestContext } from 'node:test'
+import { after, before, describe, test } from 'node:test'
 import { startAuthGateServer, type AuthGateTestServer } from '../support/authgate-server/index.ts'
-import { BIN, createCliHome, killAllClis, requireBuild, runCli, type CliHome } from '../support/cli.ts'
+import { BIN, killAllClis, requireBuild, runCli } from '../support/cli.ts'
 import { execCredentialProblems } from '../support/exec-credential.ts'
 import { startOidcServer, type OidcTestServer } from '../support/oidc-server.ts'
 import { startResourceServer, viaAuthGateTokenInfo } from '../support/resource-server.ts'
-import {
-  obtainTokensFromAuthGate,
-  obtainTokensFromOidc,
-  sessionAccount,
-  writeTokenFile,
-  type IssuedTokens,
-} from '../support/tokens.ts'
+import { runProgram as run, signedIn } from '../support/signed-in.ts'
+import { obtainTokensFromAuthGate, obtainTokensFromOidc } from '../support/tokens.ts'
 
 /**
  * The helpers driven by the real programs: `git credential fill` with authgate as its helper, and `kubectl` with
@@ -23,47 +18,6 @@ import {
 
 before(requireBuild)
 after(killAllClis)
-
-/** Settings through the environment, so git and kubectl pass them to the helper untouched. */
-function signedIn(
-  t: TestContext,
-  serverUrl: string,
-  clientId: string,
-  tokens: IssuedTokens,
-  expired = false,
-): { home: CliHome; env: Record<string, string> } {
-  const home = createCliHome()
-  t.after(home.remove)
-  writeTokenFile(home.tokenFile, sessionAccount(serverUrl, clientId), tokens, { expired })
-  return {
-    home,
-    env: {
-      ...home.env,
-      AUTHGATE_SERVER_URL: serverUrl,
-      AUTHGATE_CLIENT_ID: clientId,
-      AUTHGATE_TOKEN_STORE: 'file',
-      AUTHGATE_TOKEN_FILE: home.tokenFile,
-      AUTHGATE_LOCK_DIR: home.lockDir,
-    },
-  }
-}
-
-function run(
-  cmd: string,
-  args: string[],
-  env: Record<string, string>,
-  input = '',
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const child = spawn(cmd, args, { env, stdio: 'pipe' })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => (stdout += d))
-    child.stderr.on('data', (d: Buffer) => (stderr += d))
-    child.stdin.end(input)
-    child.on('close', (code) => done({ code, stdout, stderr }))
-  })
-}
 
 /** `git credential fill` with nothing from the machine's git config, and no prompt when no helper answers. */
 function gitFill(env: Record<string, string>, helperKey: string, request: string) {

@@ -127,3 +127,7 @@ export const grant = (name: string) =>
     expires_in: 3600,
     scope: 'email profile',
   })
+
+/** A token endpoint that answers every grant with `grant('2')`; anything else is AuthGate's 404. */
+export const refreshingServer = (req: Request) =>
+  new URL(req.url).pathname === '/oauth/token' ? grant('2') : new Response('404 page not found', { status: 404 })

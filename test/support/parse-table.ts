@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { test } from 'node:test'
 import { Command } from 'commander'
 import { addGlobalOptions } from '../../src/cli/program.ts'
 import type { CommandEnv } from '../../src/commands/command-env.ts'
@@ -25,4 +26,18 @@ export async function parsedOptions<T>(
   await program.parseAsync(argv, { from: 'user' })
   assert.ok(got, 'run was called')
   return got.options
+}
+
+/** One test per row: argv → the options `parse` returns, or a predicate on the error it throws. */
+export function parseTableTests<T>(
+  cases: ReadonlyArray<{ argv: string[]; want: T | ((e: unknown) => boolean) }>,
+  parse: (argv: string[]) => Promise<T>,
+): void {
+  for (const c of cases) {
+    test(`parse: authgate ${c.argv.join(' ')}`, async () => {
+      if (typeof c.want === 'function')
+        return void (await assert.rejects(parse(c.argv), c.want as (e: unknown) => boolean))
+      assert.deepEqual(await parse(c.argv), c.want)
+    })
+  }
 }

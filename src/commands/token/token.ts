@@ -1,6 +1,4 @@
-import { getValidTokens } from '../../session/engine.ts'
-import { loadSettings, openSession } from '../../session/open.ts'
-import { rfc3339, type CommandEnv } from '../command-env.ts'
+import { rfc3339, validTokens, type CommandEnv } from '../command-env.ts'
 
 export interface TokenOptions {
   json: boolean
@@ -11,12 +9,7 @@ export interface TokenOptions {
  * credential helpers call it, so stdout carries the token and a newline and nothing else.
  */
 export async function runToken(options: TokenOptions, env: CommandEnv): Promise<void> {
-  const settings = loadSettings(env.flags, env.deps)
-  env.secret(settings.clientSecret)
-  const session = await openSession(settings, env.deps, { trace: env.trace })
-  const tokens = await getValidTokens(session.context)
-  env.secret(tokens.accessToken)
-  env.secret(tokens.refreshToken)
+  const tokens = await validTokens(env)
   if (!options.json) {
     env.deps.io.stdout.write(`${tokens.accessToken}\n`)
     return
