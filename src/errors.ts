@@ -10,6 +10,7 @@ export const PROTOCOL = 'AUTHGATE_PROTOCOL'
 export const INTERRUPTED = 'AUTHGATE_INTERRUPTED'
 export const REQUEST_FAILED = 'AUTHGATE_REQUEST_FAILED'
 export const COMMAND_FAILED = 'AUTHGATE_COMMAND_FAILED'
+export const NOT_FOUND = 'AUTHGATE_NOT_FOUND'
 
 export class AuthgateError extends Error {
   readonly code: string
@@ -89,5 +90,12 @@ export class CommandFailedError extends AuthgateError {
   constructor(message: string, exitCode: number, options?: { cause?: unknown; silent?: boolean }) {
     super(message, COMMAND_FAILED, exitCode, options)
     this.silent = options?.silent === true
+  }
+}
+
+/** A credential helper was asked for a host the user did not configure: the caller should look elsewhere. Exit 1. */
+export class CredentialsNotFoundError extends AuthgateError {
+  constructor(message: string, options?: { hint?: string }) {
+    super(message, NOT_FOUND, 1, options)
   }
 }

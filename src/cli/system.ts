@@ -3,6 +3,7 @@ import { writeSync } from 'node:fs'
 import { constants } from 'node:os'
 import type { ChildExit, Deps } from '../session/deps.ts'
 import { fastToken, type FastDeps } from './fast-token.ts'
+import { helperArgv } from './helper-name.ts'
 
 /** While `exec` runs a command, SIGINT and SIGTERM go to it instead of ending authgate. */
 let forwardSignal: ((signal: NodeJS.Signals) => void) | undefined
@@ -120,7 +121,7 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
  * that does not wait for stray handles.
  */
 export async function run(): Promise<void> {
-  const argv = process.argv.slice(2)
+  const argv = helperArgv(process.argv[1] ?? '', process.argv.slice(2))
   const fast = argv.includes('token') ? await fastToken(argv, fastDeps()) : {}
   // exit, not return: a lock wait that timed out leaves a waiter thread behind (see lock/kernel-lock.ts).
   if (fast.code !== undefined) return fast.code === 0 ? undefined : process.exit(fast.code)

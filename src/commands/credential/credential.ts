@@ -1,6 +1,7 @@
-import type { Command } from 'commander'
+import { Argument, type Command } from 'commander'
 import { UsageError } from '../../errors.ts'
 import type { CommandEnv } from '../command-env.ts'
+import { DOCKER_ACTIONS, parseDockerAction, runDockerCredential, type DockerAction } from './docker.ts'
 import { runGitCredential, type GitCredentialOptions } from './git.ts'
 import { runKubectlCredential } from './kubectl.ts'
 
@@ -9,6 +10,7 @@ export const DEFAULT_GIT_USERNAME = 'oauth2'
 export interface CredentialRunners {
   git(options: GitCredentialOptions, env: CommandEnv): Promise<void>
   kubectl(env: CommandEnv): Promise<void>
+  docker(action: DockerAction, env: CommandEnv): Promise<void>
 }
 
 export function parseGitCredentialArgs(
@@ -27,11 +29,11 @@ export function parseGitCredentialArgs(
 export function registerCredential(
   program: Command,
   makeEnv: (cmd: Command) => CommandEnv,
-  run: CredentialRunners = { git: runGitCredential, kubectl: runKubectlCredential },
+  run: CredentialRunners = { git: runGitCredential, kubectl: runKubectlCredential, docker: runDockerCredential },
 ): void {
   const credential = program
     .command('credential')
-    .description('credential helpers: git (credential-helper protocol) and kubectl (ExecCredential)')
+    .description('credential helpers: git (credential-helper protocol), kubectl (ExecCredential), docker')
   credential
     .command('git')
     .description('git credential helper: `get` answers with a valid access token for the configured hosts')
@@ -44,4 +46,11 @@ export function registerCredential(
     .command('kubectl')
     .description('kubectl exec credential plugin: prints a client.authentication.k8s.io/v1 ExecCredential')
     .action(async (_flags: unknown, cmd: Command) => run.kubectl(makeEnv(cmd)))
+  credential
+    .command('docker')
+    .description('Docker credential helper (also installed as docker-credential-authgate), for --registry hosts only')
+    .addArgument(new Argument('[action]', `${DOCKER_ACTIONS.join(', ')} (Docker passes it)`).choices(DOCKER_ACTIONS))
+    .action(async (action: string | undefined, _flags: unknown, cmd: Command) =>
+      run.docker(parseDockerAction(action), makeEnv(cmd)),
+    )
 }

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { CommanderError } from 'commander'
 import { AuthgateError, UsageError } from '../../errors.ts'
-import { fakeRun, freshTokens, grant, NOW } from '../../../test/support/command-env.ts'
+import { fakeRun, freshTokens, NOW, refreshingServer } from '../../../test/support/command-env.ts'
 import { registerCredential } from './credential.ts'
-import { parsedOptions } from '../../../test/support/parse-table.ts'
+import { parsedOptions, parseTableTests } from '../../../test/support/parse-table.ts'
 import {
   formatGitCredential,
   isConfiguredOrigin,
@@ -73,12 +73,17 @@ test('formatGitCredential: username, password, and the expiry when known', () =>
 
 // ---- parse table: argv → options, with the runners replaced ----
 
+type Parsed = GitCredentialOptions | 'kubectl' | { docker: string }
 const parse = (argv: string[]) =>
-  parsedOptions<GitCredentialOptions | 'kubectl'>(argv, (p, env, capture) =>
-    registerCredential(p, env, { git: capture, kubectl: () => capture('kubectl') }),
+  parsedOptions<Parsed>(argv, (p, env, capture) =>
+    registerCredential(p, env, {
+      git: capture,
+      kubectl: () => capture('kubectl'),
+      docker: (action) => capture({ docker: action }),
+    }),
   )
 
-const parseCases: Array<{ argv: string[]; want: GitCredentialOptions | 'kubectl' | ((e: unknown) => boolean) }> = [
+const parseCases: Array<{ argv: string[]; want: Parsed | ((e: unknown) => boolean) }> = [
   { argv: ['credential', 'git', 'get'], want: { operation: 'get', username: 'oauth2' } },
   { argv: ['credential', 'git', 'store'], want: { operation: 'store', username: 'oauth2' } },
   {
@@ -95,19 +100,20 @@ const parseCases: Array<{ argv: string[]; want: GitCredentialOptions | 'kubectl'
   { argv: ['credential', 'git', '--username', '', 'get'], want: (e) => e instanceof UsageError },
   { argv: ['credential', 'kubectl', 'extra'], want: (e) => e instanceof CommanderError },
   { argv: ['credential', 'svn'], want: (e) => e instanceof CommanderError },
+  { argv: ['credential', 'docker', 'get'], want: { docker: 'get' } },
+  { argv: ['credential', 'docker', 'list', '--registry', 'r.example'], want: { docker: 'list' } },
+  { argv: ['credential', 'docker', 'erase'], want: { docker: 'erase' } },
+  { argv: ['credential', 'docker', 'version'], want: (e) => e instanceof CommanderError },
+  {
+    argv: ['credential', 'docker'],
+    want: (e) => e instanceof UsageError && /unknown credential action/.test(e.message),
+  },
 ]
 
-for (const c of parseCases) {
-  test(`parse: authgate ${c.argv.join(' ')}`, async () => {
-    if (typeof c.want === 'function') return void (await assert.rejects(parse(c.argv), c.want))
-    assert.deepEqual(await parse(c.argv), c.want)
-  })
-}
+parseTableTests(parseCases, parse)
 
 // ---- run table: options + stdin + fake server → stdout, error, requests ----
 
-const tokenServer = (req: Request) =>
-  new URL(req.url).pathname === '/oauth/token' ? grant('2') : new Response('404 page not found', { status: 404 })
 const EXPIRY = Math.floor((NOW + 3_600_000) / 1000)
 
 const runCases: Array<{
@@ -166,7 +172,7 @@ const runCases: Array<{
 
 for (const c of runCases) {
   test(`run: ${c.name}`, async (t) => {
-    const run = fakeRun(t, { server: tokenServer, stdin: c.stdin })
+    const run = fakeRun(t, { server: refreshingServer, stdin: c.stdin })
     if (c.seeded !== null) await run.seed(c.seeded ?? freshTokens())
     const done = runGitCredential({ operation: c.operation ?? 'get', username: 'oauth2' }, run.env)
     if (c.want.error) await assert.rejects(done, c.want.error)
