@@ -1,6 +1,7 @@
 import type { Command } from 'commander'
 import type { CommandEnv } from '../commands/command-env.ts'
 import { registerApi } from '../commands/api/api.ts'
+import { registerCompletion } from '../commands/completion/completion.ts'
 import { registerCredential } from '../commands/credential/credential.ts'
 import { registerExec } from '../commands/exec/exec.ts'
 import { registerImport } from '../commands/import/import.ts'
@@ -43,4 +44,5 @@ export function registerCommands(program: Command, makeEnv: MakeEnv): void {
   registerExec(program, makeEnv)
   registerCredential(program, makeEnv)
   registerImport(program, makeEnv)
+  registerCompletion(program, makeEnv)
 }
