@@ -65,7 +65,7 @@ async function answerGet(serverUrl: string, env: CommandEnv): Promise<void> {
   env.deps.io.stdout.write(`${JSON.stringify(answer)}\n`)
 }
 
-/** What Docker shows of a failure (it discards the helper's stderr): fixed texts, so no server string reaches it. */
+/** What Docker quotes of a failure (the helper's stdout): fixed texts, so no server string reaches it. */
 function protocolErrorLine(err: unknown): string {
   if (err instanceof CredentialsNotFoundError) return NOT_FOUND_MESSAGE
   const exitCode = err instanceof AuthgateError ? err.exitCode : 1
