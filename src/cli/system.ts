@@ -1,5 +1,5 @@
 import envPaths from 'env-paths'
-import { writeSync } from 'node:fs'
+import { readFileSync, writeSync } from 'node:fs'
 import { constants } from 'node:os'
 import type { ChildExit, Deps } from '../session/deps.ts'
 import { fastToken, type FastDeps } from './fast-token.ts'
@@ -116,6 +116,22 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /**
+ * Ctrl+C in a terminal signals its whole foreground process group, `exec`'s command included: forwarding that SIGINT
+ * would deliver it twice, and tools where a second Ctrl+C means "force" (terraform, docker compose) would force. So
+ * a SIGINT is forwarded only when authgate is not in a terminal's foreground group (a `kill`, a CI runner).
+ * Linux's /proc/self/stat says so (tpgid = pgrp); elsewhere a terminal on stdin stands for it.
+ */
+function inTerminalForeground(): boolean {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8')
+    const [, , pgrp, , , tpgid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return pgrp !== undefined && pgrp === tpgid
+  } catch {
+    return process.stdin.isTTY === true
+  }
+}
+
+/**
  * The entry point bin/authgate.js calls. The `token` fast lane runs first with nothing armed (no signal handler, no
  * stdin): a fresh token is printed in a few ms. Everything else gets the full program, Ctrl+C → exit 130, and an exit
  * that does not wait for stray handles.
@@ -129,7 +145,7 @@ export async function run(): Promise<void> {
   const deps = { ...systemDeps(controller.signal), heldLock: fast.heldLock }
   let interrupted = false
   process.on('SIGINT', () => {
-    if (forwardSignal) return forwardSignal('SIGINT')
+    if (forwardSignal) return inTerminalForeground() ? undefined : forwardSignal('SIGINT')
     if (interrupted) process.exit(130) // a second Ctrl+C never waits
     interrupted = true
     controller.abort(new Error('interrupted'))

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict'
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { startAuthGateServer, type AuthGateTestServer } from '../support/authgate-server/index.ts'
-import { killAllClis, requireBuild, runCli, spawnCli } from '../support/cli.ts'
+import { BIN, killAllClis, requireBuild, runCli, spawnCli } from '../support/cli.ts'
 import { startOidcServer, type OidcTestServer } from '../support/oidc-server.ts'
 import { signedIn } from '../support/signed-in.ts'
 import { obtainTokensFromAuthGate, obtainTokensFromOidc } from '../support/tokens.ts'
@@ -108,7 +109,8 @@ describe('authgate exec against AuthGate', () => {
         process.on('${signal}', () => { kid.kill(); console.log('got ${signal}'); process.removeAllListeners('${signal}'); process.kill(process.pid, '${signal}') })
         process.stderr.write('ready ' + kid.pid + '\\n')
         setTimeout(() => {}, 60000)`
-      const cli = spawnCli(['exec', '--', NODE, '-e', script], { home, env })
+      // Detached: no terminal of the test run's can make the signal look like a Ctrl+C (see the next test).
+      const cli = spawnCli(['exec', '--', NODE, '-e', script], { home, env, detached: true })
       await cli.waitForStderr(/ready \d+/)
       const tree = [cli.pid, ...descendants(cli.pid)]
       assert.ok(tree.length >= 3, `authgate, the command and its child: ${tree.join(' ')}`)
@@ -124,6 +126,50 @@ describe('authgate exec against AuthGate', () => {
       assert.equal(out.stdout, `got ${signal}\n`)
     })
   }
+})
+
+describe('authgate exec in a terminal', () => {
+  let server: AuthGateTestServer
+  before(async () => {
+    server = await startAuthGateServer({ rotation: true, tokenRateLimitPerMinute: 0 })
+  })
+  after(() => server.close())
+
+  test('Ctrl+C reaches the command once (from the terminal), not twice; exit 128 + 2', async (t) => {
+    if (spawnSync('script', ['--version'], { stdio: 'ignore' }).error !== undefined) {
+      const why = 'script(1) is not installed: apt-get install bsdutils'
+      if (process.env.CI === 'true') assert.fail(why)
+      return t.skip(why)
+    }
+    const { home, env } = signedIn(t, server.url, server.publicClientId, await obtainTokensFromAuthGate(server))
+    // Counts SIGINTs for a moment after the first, then dies of SIGINT as a well-behaved program does.
+    const command = join(home.dir, 'count.js')
+    writeFileSync(
+      command,
+      `let n = 0
+      process.on('SIGINT', () => {
+        if (n++ === 0) setTimeout(() => { console.log('SIGINTs: ' + n); process.removeAllListeners('SIGINT'); process.kill(process.pid, 'SIGINT') }, 500)
+      })
+      console.log('ready')
+      setTimeout(() => {}, 60000)`,
+    )
+    const line = [NODE, BIN, 'exec', '--', NODE, command].map((a) => `'${a}'`).join(' ')
+    // script(1) runs it on a pseudo-terminal of its own, in the foreground: \x03 typed there is a real Ctrl+C.
+    const terminal = spawn('script', ['-q', '-e', '-c', line, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] })
+    t.after(() => terminal.kill('SIGKILL'))
+    let out = ''
+    await new Promise<void>((ready) =>
+      terminal.stdout.on('data', (d: Buffer) => {
+        out += d.toString('utf8')
+        if (out.includes('ready')) ready()
+      }),
+    )
+    terminal.stdin.write('\x03')
+    const code = await new Promise<number | null>((done) => terminal.on('close', (c) => done(c)))
+    terminal.stdin.destroy()
+    assert.match(out, /SIGINTs: 1\r?\n/)
+    assert.equal(code, 130, out)
+  })
 })
 
 describe('authgate exec against oidc-provider', () => {

@@ -70,6 +70,8 @@ export interface CliOptions {
   timeoutMs?: number
   /** Extra node flags before the script, e.g. `--require` of an argv recorder. */
   nodeArgs?: string[]
+  /** A session of its own, with no controlling terminal: signals reach it only when sent to it. */
+  detached?: boolean
 }
 
 export interface CliResult {
@@ -118,6 +120,7 @@ export function spawnCli(args: readonly string[], options: CliOptions = {}): Cli
     cwd: options.cwd ?? home.dir,
     env: environment(home, options.env),
     stdio: ['pipe', 'pipe', 'pipe'],
+    detached: options.detached === true,
   })
   running.add(child)
   child.stdin!.on('error', () => {}) // the CLI may exit before reading what we send
