@@ -126,15 +126,6 @@ describe('authgate exec against AuthGate', () => {
       assert.equal(out.stdout, `got ${signal}\n`)
     })
   }
-})
-
-describe('authgate exec in a terminal', () => {
-  let server: AuthGateTestServer
-  before(async () => {
-    server = await startAuthGateServer({ rotation: true, tokenRateLimitPerMinute: 0 })
-  })
-  after(() => server.close())
-
   test('Ctrl+C reaches the command once (from the terminal), not twice; exit 128 + 2', async (t) => {
     if (spawnSync('script', ['--version'], { stdio: 'ignore' }).error !== undefined) {
       const why = 'script(1) is not installed: apt-get install bsdutils'
