@@ -46,6 +46,7 @@ export function systemDeps(signal: AbortSignal): Deps {
     lockWaiter: 'thread',
     signal,
     spawn: spawnChild,
+    afterPreflight: process.env.AUTHGATE_TEST_PAUSE_AFTER_PREFLIGHT === '1' ? pauseAfterPreflight : undefined,
   }
 }
 
@@ -74,6 +75,16 @@ async function spawnChild(command: string, args: readonly string[], env: Record<
       resolve({ code, signal: name === null ? null : constants.signals[name] })
     })
   })
+}
+
+/**
+ * TEST SEAM ONLY (AUTHGATE_TEST_PAUSE_AFTER_PREFLIGHT=1; not a setting, never documented for users): the process
+ * stops itself between the save's pre-flight and the grant, so a test can break the store (stop the Secret Service)
+ * at the one moment the pre-flight cannot see, then continue it with SIGCONT.
+ */
+async function pauseAfterPreflight(): Promise<void> {
+  writeSync(2, `authgate test seam: paused after the pre-flight (pid ${process.pid})\n`)
+  process.kill(process.pid, 'SIGSTOP')
 }
 
 /** Just what the fast lane reads. stdout is fd 1 written directly: process.stdout would load the stream modules. */

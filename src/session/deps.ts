@@ -38,6 +38,8 @@ export interface Deps {
    * is still stale, so the refresh follows at once instead of queueing behind every other waiter again.
    */
   heldLock?: LockHandle | undefined
+  /** Test seam only (see cli/system.ts): runs between a save's pre-flight and the grant it guards. */
+  afterPreflight?: (() => Promise<void>) | undefined
   /** Aborted on SIGINT: long waits (device polling, the callback listener, lock waits) end with exit 130. */
   signal?: AbortSignal | undefined
   /** `authgate exec` only (the CLI's); the library never starts programs. */

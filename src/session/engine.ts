@@ -1,9 +1,11 @@
 import type { SessionKey } from '../config/session-key.ts'
 import { AuthRequiredError } from '../errors.ts'
 import type { LockFile } from '../lock/types.ts'
+import type { SpentMarker } from '../stores/spent-marker.ts'
 import type { TokenSet, TokenStore } from '../stores/types.ts'
 import { hasPeerRefreshed, isExpiring } from './expiry.ts'
 import { tokensFromGrant } from './grant-tokens.ts'
+import { commitOrRetire, prepareSaveOrRefuse, refuseSpent } from './preflight.ts'
 import type { Protocol } from './protocol-types.ts'
 
 export interface SessionContext {
@@ -20,6 +22,10 @@ export interface SessionContext {
   readonly signal?: AbortSignal | undefined
   /** Called with what happened, for `--verbose` and tests: 'fresh' | 'adopted' | 'refreshed'. */
   readonly observe?: ((event: 'fresh' | 'adopted' | 'refreshed') => void) | undefined
+  /** Refresh tokens spent by a refresh whose answer could not be saved (see preflight.ts); beside the session lock. */
+  readonly spent?: SpentMarker | undefined
+  /** Test seam only (AUTHGATE_TEST_PAUSE_AFTER_PREFLIGHT, read in cli/system.ts): runs between proof and grant. */
+  readonly afterPreflight?: (() => Promise<void>) | undefined
 }
 
 export interface TokenRequest {
@@ -74,10 +80,15 @@ async function refreshAndSave(ctx: SessionContext, current: TokenSet): Promise<T
     throw new AuthRequiredError(`the access token for ${ctx.key.serverUrl} has expired and there is no refresh token`)
   }
   const protocol = await ctx.protocol()
+  await refuseSpent(ctx, current.refreshToken)
+  // Issue 15: with rotation the grant spends the stored refresh token, so the save is proven before it is sent.
+  const prepared = await prepareSaveOrRefuse(ctx.store, ctx.key)
   let result
   try {
+    await ctx.afterPreflight?.()
     result = await protocol.refresh(current.refreshToken)
   } catch (err) {
+    await prepared.abort()
     if (err instanceof AuthRequiredError) {
       // Step 5, compare-and-clear: delete only the refresh token that failed. Under the lock nobody else writes this
       // session, but the store compares anyway so a future caller without the lock cannot destroy a peer's token.
@@ -86,7 +97,7 @@ async function refreshAndSave(ctx: SessionContext, current: TokenSet): Promise<T
     throw err
   }
   const fresh = tokensFromGrant(result, ctx.clock.now(), current)
-  await ctx.store.write(ctx.key, fresh)
+  await commitOrRetire(ctx, prepared, current.refreshToken, fresh)
   return fresh
 }
 

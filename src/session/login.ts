@@ -16,6 +16,7 @@ import { runDeviceFlow, type DeviceUi } from './login-device.ts'
 import type { Grant, LoginProtocol, Protocol } from './protocol-types.ts'
 import { saveLoginTokens } from './placement.ts'
 import { tokensFromGrant } from './grant-tokens.ts'
+import { guardLoginGrants } from './preflight.ts'
 
 export type { Flow } from './login-browser.ts'
 export type { DeviceUi } from './login-device.ts'
@@ -109,7 +110,8 @@ export async function signIn(
   ui: LoginUi,
 ): Promise<LoginResult> {
   const protocol = await session.protocol()
-  const { flow, grant } = await obtainGrant(session, deps, request, ui, protocol)
+  const guarded = guardLoginGrants(session.context, protocol)
+  const { flow, grant } = await obtainGrant(session, deps, request, ui, guarded)
   const tokens = tokensFromGrant(grant, deps.clock.now(), { issuer: await protocol.issuer(), flow })
   if (deps.signal?.aborted) throw new InterruptedError()
   await saveLoginTokens(session, tokens, deps, (line) => ui.note?.(line))

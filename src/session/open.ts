@@ -33,7 +33,11 @@ export async function openSession(settings: Settings, deps: Deps, options: OpenO
   const store = options.store ?? (await openStore(settings, deps))
   let protocol: Promise<ProtocolHandle> | undefined
   const loadProtocol = () => (protocol ??= buildProtocol(settings, key, deps, options.trace))
-  const { createLockFile, sessionLockPath } = await import('../lock/kernel-lock.ts')
+  const [{ createLockFile, sessionLockPath }, { spentMarker }] = await Promise.all([
+    import('../lock/kernel-lock.ts'),
+    import('../stores/spent-marker.ts'),
+  ])
+  const lockPath = sessionLockPath(settings.lockDir, key)
   const context: SessionContext = {
     key,
     store,
@@ -41,7 +45,9 @@ export async function openSession(settings: Settings, deps: Deps, options: OpenO
       deps.heldLock,
       createLockFile({ pid: deps.pid, sleep: deps.sleep, platform: deps.platform, waiter: deps.lockWaiter }),
     ),
-    lockPath: sessionLockPath(settings.lockDir, key),
+    lockPath,
+    spent: spentMarker(lockPath.replace(/\.lock$/, '.spent')),
+    afterPreflight: deps.afterPreflight,
     lockTimeoutMs: settings.lockTimeoutMs,
     refreshSkewSeconds: settings.refreshSkewSeconds,
     clock: deps.clock,

@@ -93,7 +93,7 @@ function realDirectory(path: string): string {
   }
 }
 
-function ensureDirectory(dir: string): void {
+export function ensureDirectory(dir: string): void {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 })
   } catch (error) {
@@ -103,9 +103,7 @@ function ensureDirectory(dir: string): void {
 
 /** Temp file in the same directory (rename is atomic only within one file system), 0600, flushed before the rename. */
 function writeAtomically(target: string, content: string | Buffer): void {
-  // Writers hold the store lock, and 'wx' refuses to reuse a name, so a random suffix is enough; node:crypto is not
-  // imported here because it costs the read-only hot path of `authgate token` about 4 ms of start-up.
-  const temp = join(dirname(target), `.${basename(target)}.${Math.random().toString(36).slice(2, 12)}.tmp`)
+  const temp = tempPathFor(target)
   let fd: number | undefined
   try {
     fd = openSync(temp, 'wx', 0o600)
@@ -122,8 +120,14 @@ function writeAtomically(target: string, content: string | Buffer): void {
   syncDirectory(dirname(target))
 }
 
+export function tempPathFor(target: string): string {
+  // Writers hold the store lock, and 'wx' refuses to reuse a name, so a random suffix is enough; node:crypto is not
+  // imported here because it costs the read-only hot path of `authgate token` about 4 ms of start-up.
+  return join(dirname(target), `.${basename(target)}.${Math.random().toString(36).slice(2, 12)}.tmp`)
+}
+
 /** Makes the rename itself durable. Windows cannot open a directory; its rename is durable enough. */
-function syncDirectory(dir: string): void {
+export function syncDirectory(dir: string): void {
   let fd: number | undefined
   try {
     fd = openSync(dir, 'r')
@@ -173,7 +177,7 @@ function modeOf(path: string): number | undefined {
   }
 }
 
-function closeQuietly(fd: number): void {
+export function closeQuietly(fd: number): void {
   try {
     closeSync(fd)
   } catch {
@@ -181,7 +185,7 @@ function closeQuietly(fd: number): void {
   }
 }
 
-function unlinkQuietly(path: string): void {
+export function unlinkQuietly(path: string): void {
   try {
     unlinkSync(path)
   } catch {
@@ -189,7 +193,7 @@ function unlinkQuietly(path: string): void {
   }
 }
 
-function errorCode(error: unknown): string | undefined {
+export function errorCode(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException | undefined)?.code
 }
 

@@ -11,7 +11,8 @@ import {
   putIn,
   removeOtherCopies,
 } from './placement.ts'
-import type { StoredSession, TokenSet, TokenStore } from './types.ts'
+import type { FileStore } from './file-store.ts'
+import type { PreparedSave, StoredSession, TokenSet, TokenStore } from './types.ts'
 
 /**
  * `auto`: the keyring when it works, else the plain file, decided at login (placeAutomatically) and remembered in the
@@ -38,6 +39,11 @@ export class AutoStore implements TokenStore {
 
   get location(): string {
     return this.#current.location
+  }
+
+  /** The plain file, which holds every session's entry or pointer: what a login always writes. */
+  get plainFile(): FileStore {
+    return this.#backends.file
   }
 
   async read(key: SessionKey): Promise<TokenSet | undefined> {
@@ -67,6 +73,27 @@ export class AutoStore implements TokenStore {
     await putIn(this.#backends, store, key, tokens, 'always')
     await this.#use(store)
     await removeOtherCopies(this.#backends, key, store, true)
+  }
+
+  /**
+   * The remembered backend's own proof. A session never placed is placed by `write`, which always writes the plain
+   * file (entry or pointer): proving the file is proving the save, and the commit then places it as `write` does.
+   * A keyring session that outgrows its item at commit moves through `write` too (the reservation is freed first).
+   */
+  async prepareSave(key: SessionKey): Promise<PreparedSave> {
+    const placed = await this.#backends.file.readPlacement(key)
+    const store = placed === undefined ? this.#backends.file : await this.#use(placed.store)
+    const prepared = await store.prepareSave(key)
+    const staysPut = (tokens: TokenSet) =>
+      placed !== undefined && (placed.store !== 'keyring' || fitsKeyring(key, tokens))
+    return {
+      commit: async (tokens) => {
+        if (staysPut(tokens)) return prepared.commit(tokens)
+        await prepared.abort()
+        await this.write(key, tokens)
+      },
+      abort: () => prepared.abort(),
+    }
   }
 
   /** Login: decide afresh where the tokens go, put them there, remove every other copy, and say what happened. */

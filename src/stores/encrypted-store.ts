@@ -15,7 +15,8 @@ import {
 } from './file-codec.ts'
 import type { FileStoreOptions } from './file-store.ts'
 import type { KeyringClient } from './keyring-client.ts'
-import type { StoredSession, TokenSet, TokenStore } from './types.ts'
+import { reserveStoreFile } from './reserved-file.ts'
+import type { PreparedSave, StoredSession, TokenSet, TokenStore } from './types.ts'
 
 /** Keys live apart from the sessions' service, so that listing `authgate-cli` finds sessions only. */
 export const KEY_SERVICE = 'authgate-cli-file-key'
@@ -136,6 +137,27 @@ export class EncryptedStore implements TokenStore {
   async write(key: SessionKey, tokens: TokenSet): Promise<void> {
     const stamped = tokens.obtainedAtMs === undefined ? { ...tokens, obtainedAtMs: this.#options.now() } : tokens
     await this.#update((doc, source) => putSession(doc, key, stamped, source))
+  }
+
+  /** The key is fetched (or, for a new file, created in the keyring) now: the commit needs neither keyring nor space. */
+  async prepareSave(key: SessionKey): Promise<PreparedSave> {
+    const reserved = await reserveStoreFile(this.location, this.#options)
+    let sealing: { doc: JsonObject; keyAccount: string; key: Buffer }
+    try {
+      const opened = reserved.current === undefined ? undefined : await this.#decrypt(reserved.current, reserved.target)
+      sealing = opened ?? { doc: {}, ...(await this.#newKey(reserved.target)) }
+    } catch (error) {
+      reserved.abort()
+      throw error
+    }
+    return {
+      commit: async (tokens) => {
+        const stamped = tokens.obtainedAtMs === undefined ? { ...tokens, obtainedAtMs: this.#options.now() } : tokens
+        const next = encodeStore(putSession(sealing.doc, key, stamped, reserved.target))
+        reserved.commit(sealDocument(next, sealing.key, sealing.keyAccount))
+      },
+      abort: async () => reserved.abort(),
+    }
   }
 
   async delete(key: SessionKey, ifRefreshToken?: string): Promise<boolean> {

@@ -16,7 +16,8 @@ import {
   removePointer,
   removeSession,
 } from './file-codec.ts'
-import type { StoredSession, TokenSet, TokenStore } from './types.ts'
+import { reserveStoreFile } from './reserved-file.ts'
+import type { PreparedSave, StoredSession, TokenSet, TokenStore } from './types.ts'
 
 export { permissionWarnings } from './atomic-file.ts'
 
@@ -60,8 +61,28 @@ export class FileStore implements TokenStore {
   }
 
   async write(key: SessionKey, tokens: TokenSet): Promise<void> {
-    const stamped = tokens.obtainedAtMs === undefined ? { ...tokens, obtainedAtMs: this.#options.now() } : tokens
-    await this.#update((doc, source) => putSession(doc, key, stamped, source))
+    await this.#update((doc, source) => putSession(doc, key, this.#stamp(tokens), source))
+  }
+
+  /** The document is parsed now, so a damaged store stops the grant too (and is still never overwritten). */
+  async prepareSave(key: SessionKey): Promise<PreparedSave> {
+    const reserved = await reserveStoreFile(this.location, this.#options)
+    let doc: JsonObject
+    try {
+      doc = reserved.current === undefined ? {} : parseStore(reserved.current.toString('utf8'), reserved.target)
+    } catch (error) {
+      reserved.abort()
+      throw error
+    }
+    return {
+      commit: async (tokens) =>
+        reserved.commit(encodeStore(putSession(doc, key, this.#stamp(tokens), reserved.target))),
+      abort: async () => reserved.abort(),
+    }
+  }
+
+  #stamp(tokens: TokenSet): TokenSet {
+    return tokens.obtainedAtMs === undefined ? { ...tokens, obtainedAtMs: this.#options.now() } : tokens
   }
 
   /** Replaces the session's entry (and its plaintext tokens) with a pointer to the backend that now holds them. */

@@ -2,7 +2,7 @@ import type { SessionKey } from '../config/session-key.ts'
 import { StoreError } from '../errors.ts'
 import { decodeEntry, encodeEntry, entryKey, isJsonObject } from './file-codec.ts'
 import type { KeyringClient } from './keyring-client.ts'
-import type { StoredSession, TokenSet, TokenStore } from './types.ts'
+import type { PreparedSave, StoredSession, TokenSet, TokenStore } from './types.ts'
 
 /** The contract's service name: one item per session, account `<client id>@<normalised server URL>`. */
 export const KEYRING_SERVICE = 'authgate-cli'
@@ -14,6 +14,9 @@ export const KEYRING_SERVICE = 'authgate-cli'
 export const KEYRING_ITEM_LIMIT_BYTES = 2560
 
 const ITEM_VERSION = 1
+
+/** Where a session with no item yet proves the keyring takes writes; apart, so listing `authgate-cli` never sees it. */
+export const PROBE_SERVICE = 'authgate-cli-probe'
 
 /** The item's bytes: the file store's entry for the session (same field names), plus a format version. */
 export function keyringPayload(key: SessionKey, tokens: TokenSet): Uint8Array {
@@ -55,6 +58,21 @@ export class KeyringStore implements TokenStore {
   async write(key: SessionKey, tokens: TokenSet): Promise<void> {
     const stamped = tokens.obtainedAtMs === undefined ? { ...tokens, obtainedAtMs: this.#options.now() } : tokens
     await this.#client.set(KEYRING_SERVICE, key.account, keyringPayload(key, stamped))
+  }
+
+  /**
+   * A bounded write of the session's current item, byte for byte (or of a probe item, removed again): a keyring that
+   * is locked, gone or refusing writes fails here, before the grant. Nothing is held: one item is one session, and
+   * the caller's session lock keeps other writers of it away.
+   */
+  async prepareSave(key: SessionKey): Promise<PreparedSave> {
+    const current = await this.#client.get(KEYRING_SERVICE, key.account)
+    if (current !== undefined) await this.#client.set(KEYRING_SERVICE, key.account, current)
+    else {
+      await this.#client.set(PROBE_SERVICE, key.account, new TextEncoder().encode('authgate pre-flight'))
+      await this.#client.delete(PROBE_SERVICE, key.account)
+    }
+    return { commit: (tokens) => this.write(key, tokens), abort: async () => {} }
   }
 
   /** Compare-and-clear by read then delete: callers hold the session lock, the only writer of this item. */

@@ -1,5 +1,5 @@
 import type { SessionKey } from '../config/session-key.ts'
-import type { StoredSession, TokenSet, TokenStore } from './types.ts'
+import type { PreparedSave, StoredSession, TokenSet, TokenStore } from './types.ts'
 
 /** A TokenStore in a Map: the test double for everything above the stores. Keeps copies, as a real store would. */
 export class MemoryStore implements TokenStore {
@@ -8,6 +8,10 @@ export class MemoryStore implements TokenStore {
   readonly #sessions = new Map<string, { key: SessionKey; tokens: TokenSet }>()
   /** How many writes and deletes changed something: lets tests assert "no refresh was saved". */
   changes = 0
+  /** Set by a test: the next prepareSave throws it (a store that cannot be written), and so does a commit. */
+  failSave: { prepare?: Error; commit?: Error } = {}
+  /** Prepared saves not yet committed or aborted: a test asserts none is left behind. */
+  openSaves = 0
 
   constructor(initial: ReadonlyArray<{ key: SessionKey; tokens: TokenSet }> = []) {
     for (const { key, tokens } of initial) this.#sessions.set(key.account, { key, tokens: { ...tokens } })
@@ -16,6 +20,20 @@ export class MemoryStore implements TokenStore {
   async read(key: SessionKey): Promise<TokenSet | undefined> {
     const found = this.#sessions.get(key.account)
     return found === undefined ? undefined : { ...found.tokens }
+  }
+
+  async prepareSave(key: SessionKey): Promise<PreparedSave> {
+    if (this.failSave.prepare) throw this.failSave.prepare
+    this.openSaves++
+    const close = () => void this.openSaves--
+    return {
+      commit: async (tokens) => {
+        close()
+        if (this.failSave.commit) throw this.failSave.commit
+        await this.write(key, tokens)
+      },
+      abort: async () => close(),
+    }
   }
 
   async write(key: SessionKey, tokens: TokenSet): Promise<void> {

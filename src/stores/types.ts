@@ -26,6 +26,18 @@ export interface StoredSession {
 }
 
 /**
+ * A save proven possible before a grant is sent (issue 15: nothing is spent that cannot be saved). Whatever it holds
+ * (the file stores: the store lock and an allocated temp file; the keyring: nothing, its write was just tried; a
+ * database store: its lock connection and an open transaction) is freed by exactly one of `commit` or `abort`.
+ */
+export interface PreparedSave {
+  /** Saves the tokens into what was prepared. Throws when even that fails (the disk went read-only in between). */
+  commit(tokens: TokenSet): Promise<void>
+  /** Frees what was prepared; the store is as it was. Never throws. */
+  abort(): Promise<void>
+}
+
+/**
  * Where one backend keeps sessions. Callers serialise writers of one session with the session lock; a backend that
  * keeps several sessions in one place (the file stores) also locks itself around each read-modify-write so that
  * writers of different sessions never lose each other's entries.
@@ -35,6 +47,11 @@ export interface TokenStore {
   /** Absolute path for file-based stores, a description for the keyring. Used in messages and `status`. */
   readonly location: string
   read(key: SessionKey): Promise<TokenSet | undefined>
+  /**
+   * Proves that a write of this session's entry will succeed, before the grant whose answer it will hold is sent.
+   * Callers hold the session lock. @throws whatever stops the save (no space, read-only, no permission, no keyring).
+   */
+  prepareSave(key: SessionKey): Promise<PreparedSave>
   write(key: SessionKey, tokens: TokenSet): Promise<void>
   /** Removes the entry; with `ifRefreshToken`, only while it still holds that refresh token (compare-and-clear). */
   delete(key: SessionKey, ifRefreshToken?: string): Promise<boolean>
