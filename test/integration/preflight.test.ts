@@ -1,0 +1,187 @@
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, test, type TestContext } from 'node:test'
+import { startAuthGateServer, type AuthGateTestServer } from '../support/authgate-server/index.ts'
+import { BIN, createCliHome, requireBuild, runCli, spawnCli, type CliHome } from '../support/cli.ts'
+import { fillUp, mountTmpfs, namesIn, nobody, needsRoot, remount } from '../support/faults.ts'
+import { USER_CODE, userCodeOf } from '../support/login-cli.ts'
+import { obtainTokensFromAuthGate, sessionAccount, writeTokenFile } from '../support/tokens.ts'
+
+/**
+ * Issue 15, "nothing is spent that cannot be saved", with the faults made real: the token file on a tmpfs of the
+ * test's own, filled to the last byte or remounted read-only, and a token directory the CLI's user cannot write. The
+ * AuthGate test server rotates refresh tokens, so a grant sent and then lost would show up in its counters, and a
+ * spent refresh token sent again as a reuse (familyRevocations).
+ */
+
+const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code'
+
+before(requireBuild)
+
+let server: AuthGateTestServer
+before(async () => {
+  server = await startAuthGateServer({ rotation: true, tokenRateLimitPerMinute: 0 })
+})
+after(() => server.close())
+
+interface Setup {
+  home: CliHome
+  tokenFile: string
+  args: string[]
+  env: Record<string, string>
+  /** The store's bytes before the fault. */
+  bytes: Buffer
+}
+
+/** A signed-in session whose access token has expired, in `dir`/tokens.json; locks stay in the home, off the fault. */
+async function expiredSession(t: TestContext, dir: string): Promise<Setup> {
+  const home = createCliHome()
+  t.after(() => home.remove())
+  const tokenFile = join(dir, 'tokens.json')
+  writeTokenFile(tokenFile, sessionAccount(server.url, server.publicClientId), await obtainTokensFromAuthGate(server), {
+    expired: true,
+  })
+  return {
+    home,
+    tokenFile,
+    args: ['--token-store', 'file', '--token-file', tokenFile, '--lock-dir', home.lockDir],
+    env: { AUTHGATE_SERVER_URL: server.url, AUTHGATE_CLIENT_ID: server.publicClientId },
+    bytes: readFileSync(tokenFile),
+  }
+}
+
+function counters() {
+  const s = server.stats
+  return {
+    refreshGrants: s.refreshGrants,
+    deviceGrants: s.grantsByType[DEVICE_GRANT] ?? 0,
+    invalidGrants: s.invalidGrants,
+    familyRevocations: s.familyRevocations,
+  }
+}
+
+/** `authgate token` after the fault is gone: one refresh, no reuse, no sign-in. */
+async function recovers(s: Setup, before: ReturnType<typeof counters>): Promise<void> {
+  const token = await runCli(['token', ...s.args], { home: s.home, env: s.env })
+  assert.equal(token.code, 0, token.stderr)
+  assert.ok(server.isTokenActive(token.stdout.trim()))
+  assert.deepEqual(counters(), { ...before, refreshGrants: before.refreshGrants + 1 })
+}
+
+/** `authgate login --device`, approved at once: a poll that was sent would redeem the code. */
+async function deviceLogin(s: Setup) {
+  const run = spawnCli(['login', '--device', ...s.args], { home: s.home, env: s.env })
+  server.approveDevice(userCodeOf(await run.waitForStderr(USER_CODE)))
+  return run.exited
+}
+
+const faults = {
+  'disk full': {
+    apply: (dir: string) => fillUp(dir),
+    remove: (_dir: string, filler: string) => unlinkSync(filler),
+    says: /no space left on device.*; nothing was spent: free space and run again/,
+  },
+  'read-only': {
+    apply: (dir: string) => remount(dir, 'ro'),
+    remove: (dir: string) => remount(dir, 'rw'),
+    says: /read-only file system.*; nothing was spent: make the file system writable and run again/,
+  },
+}
+
+for (const [name, fault] of Object.entries(faults)) {
+  describe(`the token file's file system is ${name}`, () => {
+    test('token: exit 5, no refresh grant, the store unchanged; once fixed, one refresh and no sign-in', async (t) => {
+      if (!needsRoot(t)) return
+      const dir = mountTmpfs(t, 256)
+      const s = await expiredSession(t, dir)
+      const before = counters()
+      const applied = fault.apply(dir)
+
+      const token = await runCli(['token', ...s.args], { home: s.home, env: s.env })
+      assert.equal(token.code, 5, token.stderr)
+      assert.equal(token.stdout, '')
+      assert.match(token.stderr, fault.says)
+      assert.ok(token.stderr.includes(dir), `the message names the path: ${token.stderr}`)
+      assert.deepEqual(counters(), before, 'nothing reached the token endpoint')
+      assert.deepEqual(readFileSync(s.tokenFile), s.bytes, 'the store is byte-for-byte unchanged')
+      assert.ok(!namesIn(dir).some((n) => n.endsWith('.tmp')), `no temp file is left: ${namesIn(dir)}`)
+
+      fault.remove(dir, applied as string)
+      await recovers(s, before)
+    })
+
+    test('login --device: the approved code is not redeemed, the store unchanged; the old session still refreshes', async (t) => {
+      if (!needsRoot(t)) return
+      const dir = mountTmpfs(t, 256)
+      const s = await expiredSession(t, dir)
+      const before = counters()
+      const applied = fault.apply(dir)
+
+      const login = await deviceLogin(s)
+      assert.equal(login.code, 5, login.stderr)
+      assert.match(login.stderr, fault.says)
+      assert.deepEqual(counters(), before, 'no device-code poll was sent')
+      assert.deepEqual(readFileSync(s.tokenFile), s.bytes)
+
+      fault.remove(dir, applied as string)
+      await recovers(s, before)
+    })
+  })
+}
+
+/**
+ * Runs the built CLI as `nobody`. The checkout and node are world-readable here and in CI; the home, the lock dir
+ * and the token file belong to nobody, the token directory to root (0755): readable, not writable.
+ */
+function runAsNobody(s: Setup, home: string, args: string[]) {
+  const { uid, gid } = nobody()
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, ...s.env }
+  const child = spawn(process.execPath, [BIN, ...args], { uid, gid, env, cwd: home, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (d: Buffer) => (stdout += d))
+  child.stderr.on('data', (d: Buffer) => (stderr += d))
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((done) =>
+    child.on('close', (code) => done({ code, stdout, stderr })),
+  )
+}
+
+test('a token directory the user cannot write: exit 5, no refresh grant; once writable, one refresh', async (t) => {
+  if (!needsRoot(t)) return
+  const { uid, gid } = nobody()
+  const base = mkdtempSync(join(tmpdir(), 'authgate-nobody-'))
+  t.after(() => rmSync(base, { recursive: true, force: true }))
+  chmodSync(base, 0o755)
+  const dir = join(base, 'store')
+  mkdirSync(dir, { mode: 0o755 })
+  const s = await expiredSession(t, dir)
+  chownSync(s.tokenFile, uid, gid)
+  const home = join(base, 'home')
+  mkdirSync(home, { mode: 0o700 })
+  chownSync(home, uid, gid)
+  const args = ['--token-store', 'file', '--token-file', s.tokenFile, '--lock-dir', join(home, 'locks')]
+  const before = counters()
+
+  const token = await runAsNobody(s, home, ['token', ...args])
+  // Nothing may be sent. Today that is the pre-flight's exit 5 (EACCES on the store lock); the directory ownership
+  // check of the contract (a token directory not owned by the user) refuses even earlier, with exit 1.
+  if (token.code === 1) assert.match(token.stderr, new RegExp(dir), token.stderr)
+  else {
+    assert.equal(token.code, 5, token.stderr)
+    assert.match(token.stderr, /permission denied.*; nothing was spent: make the directory writable/i)
+    assert.ok(token.stderr.includes(dir), token.stderr)
+  }
+  assert.equal(token.stdout, '')
+  assert.deepEqual(counters(), before, 'nothing reached the token endpoint')
+  assert.deepEqual(readFileSync(s.tokenFile), s.bytes)
+
+  chownSync(dir, uid, gid)
+  chmodSync(dir, 0o700)
+  const again = await runAsNobody(s, home, ['token', ...args])
+  assert.equal(again.code, 0, again.stderr)
+  assert.ok(server.isTokenActive(again.stdout.trim()))
+  assert.deepEqual(counters(), { ...before, refreshGrants: before.refreshGrants + 1 })
+})
