@@ -8,8 +8,8 @@ export class MemoryStore implements TokenStore {
   readonly #sessions = new Map<string, { key: SessionKey; tokens: TokenSet }>()
   /** How many writes and deletes changed something: lets tests assert "no refresh was saved". */
   changes = 0
-  /** Set by a test: the next prepareSave throws it (a store that cannot be written), and so does a commit. */
-  failSave: { prepare?: Error; commit?: Error } = {}
+  /** Set by a test: prepareSave, a prepared save's commit, or delete throws it (a store that cannot be written). */
+  failSave: { prepare?: Error; commit?: Error; delete?: Error } = {}
   /** Prepared saves not yet committed or aborted: a test asserts none is left behind. */
   openSaves = 0
 
@@ -42,6 +42,7 @@ export class MemoryStore implements TokenStore {
   }
 
   async delete(key: SessionKey, ifRefreshToken?: string): Promise<boolean> {
+    if (this.failSave.delete) throw this.failSave.delete
     const found = this.#sessions.get(key.account)
     if (found === undefined) return false
     if (ifRefreshToken !== undefined && found.tokens.refreshToken !== ifRefreshToken) return false

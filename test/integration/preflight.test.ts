@@ -91,15 +91,21 @@ const faults = {
   },
 }
 
+/** An expired session on a tmpfs of its own, then the fault; undefined when the test was skipped (not root). */
+async function faulted(t: TestContext, fault: (typeof faults)[keyof typeof faults]) {
+  if (!needsRoot(t)) return undefined
+  const dir = mountTmpfs(t, 256)
+  const s = await expiredSession(t, dir)
+  const before = counters()
+  return { dir, s, before, applied: fault.apply(dir) }
+}
+
 for (const [name, fault] of Object.entries(faults)) {
   describe(`the token file's file system is ${name}`, () => {
     test('token: exit 5, no refresh grant, the store unchanged; once fixed, one refresh and no sign-in', async (t) => {
-      if (!needsRoot(t)) return
-      const dir = mountTmpfs(t, 256)
-      const s = await expiredSession(t, dir)
-      const before = counters()
-      const applied = fault.apply(dir)
-
+      const f = await faulted(t, fault)
+      if (!f) return
+      const { dir, s, before } = f
       const token = await runCli(['token', ...s.args], { home: s.home, env: s.env })
       assert.equal(token.code, 5, token.stderr)
       assert.equal(token.stdout, '')
@@ -109,24 +115,21 @@ for (const [name, fault] of Object.entries(faults)) {
       assert.deepEqual(readFileSync(s.tokenFile), s.bytes, 'the store is byte-for-byte unchanged')
       assert.ok(!namesIn(dir).some((n) => n.endsWith('.tmp')), `no temp file is left: ${namesIn(dir)}`)
 
-      fault.remove(dir, applied as string)
+      fault.remove(dir, f.applied as string)
       await recovers(s, before)
     })
 
     test('login --device: the approved code is not redeemed, the store unchanged; the old session still refreshes', async (t) => {
-      if (!needsRoot(t)) return
-      const dir = mountTmpfs(t, 256)
-      const s = await expiredSession(t, dir)
-      const before = counters()
-      const applied = fault.apply(dir)
-
+      const f = await faulted(t, fault)
+      if (!f) return
+      const { dir, s, before } = f
       const login = await deviceLogin(s)
       assert.equal(login.code, 5, login.stderr)
       assert.match(login.stderr, fault.says)
       assert.deepEqual(counters(), before, 'no device-code poll was sent')
       assert.deepEqual(readFileSync(s.tokenFile), s.bytes)
 
-      fault.remove(dir, applied as string)
+      fault.remove(dir, f.applied as string)
       await recovers(s, before)
     })
   })
