@@ -7,6 +7,7 @@ import { MemoryStore } from '../stores/memory-store.ts'
 import type { TokenSet } from '../stores/types.ts'
 import { getValidTokens, SingleFlight, type SessionContext } from './engine.ts'
 import type { Grant, Protocol } from './protocol-types.ts'
+import { memoryContext } from '../../test/support/session-context.ts'
 
 const key = sessionKey('https://auth.example', 'cli')
 const NOW = 1_000_000_000
@@ -40,17 +41,7 @@ function protocolDouble(answer: (rt: string) => Promise<Grant>) {
 }
 
 function context(store: MemoryStore, protocol: Protocol, over: Partial<SessionContext> = {}): SessionContext {
-  return {
-    key,
-    store,
-    lockFile: memoryLock(),
-    lockPath: '/locks/x.lock',
-    lockTimeoutMs: 1000,
-    refreshSkewSeconds: 60,
-    clock: { now: () => NOW },
-    protocol: async () => protocol,
-    ...over,
-  }
+  return memoryContext(key, NOW, store, protocol, over)
 }
 
 test('a fresh token is returned without a lock or a request', async () => {

@@ -2,13 +2,13 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { sessionKey } from '../config/session-key.ts'
 import { AuthRequiredError, StoreError, TemporaryError } from '../errors.ts'
-import { memoryLock } from '../lock/memory-lock.ts'
 import { KeyringUnavailableError } from '../stores/keyring-client.ts'
 import { MemoryStore } from '../stores/memory-store.ts'
 import type { SpentMarker } from '../stores/spent-marker.ts'
 import type { TokenSet } from '../stores/types.ts'
-import { getValidTokens, type SessionContext } from './engine.ts'
+import { getValidTokens } from './engine.ts'
 import type { Protocol } from './protocol-types.ts'
+import { memoryContext } from '../../test/support/session-context.ts'
 
 const key = sessionKey('https://auth.example', 'cli')
 const NOW = 1_000_000_000
@@ -41,17 +41,7 @@ function setup() {
     identify: async () => ({ verified: undefined }),
   }
   const spent = memoryMarker()
-  const ctx: SessionContext = {
-    key,
-    store,
-    lockFile: memoryLock(),
-    lockPath: '/locks/x.lock',
-    lockTimeoutMs: 1000,
-    refreshSkewSeconds: 60,
-    clock: { now: () => NOW },
-    protocol: async () => protocol,
-    spent,
-  }
+  const ctx = memoryContext(key, NOW, store, protocol, { spent })
   return { store, sent, spent, ctx }
 }
 
