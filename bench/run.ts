@@ -1,4 +1,4 @@
-// npm run bench [-- --n 10,50,100,200] [--pairs 30] [--skip-handoff]
+// npm run bench [-- --n 10,50,100,200] [--pairs 30] [--skip-handoff] [--only preflight]
 // Issue 2 item 10 and issue 6 item 1 in one run: the refresh storm with three lock strategies, the hot path, and the
 // lock hand-off. Prints every figure, and writes bench/results/latest.md and bench/results/storm.svg.
 import { build } from 'esbuild'
@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { killHandoff, parallel, releaseHandoff, type HandoffResult } from './handoff.ts'
 import { runHotPath } from './hot-path.ts'
+import { preflightLines, runPreflight } from './preflight.ts'
 import { killLive } from './lib/processes.ts'
 import { seconds } from './lib/stats.ts'
 import { handoffTable, hotPathTable, markdown, stormTable, svg, targetsTable } from './report.ts'
@@ -25,6 +26,8 @@ const { values } = parseArgs({
     n: { type: 'string', default: DEFAULT_N },
     pairs: { type: 'string', default: '30' },
     'skip-handoff': { type: 'boolean', default: false },
+    /** `preflight`: only (d), issue 15's pre-flight, in a few seconds. */
+    only: { type: 'string' },
   },
 })
 const ns = values.n.split(',').map((v) => Number(v.trim()))
@@ -63,6 +66,10 @@ function log(line: string): void {
 }
 
 async function main(): Promise<void> {
+  if (values.only === 'preflight') {
+    process.stdout.write(`${preflightLines(await runPreflight(200)).join('\n')}\n`)
+    return
+  }
   const started = performance.now()
   const loadAtStart = loadavg()[0]!
   const { client, worker } = await bundle()
@@ -101,6 +108,9 @@ async function main(): Promise<void> {
     ])
     handoffs.push(plRelease, plKill, plPatient)
   }
+
+  log('(d) pre-flight')
+  notes.push(...preflightLines(await runPreflight(200)))
 
   const totalS = (performance.now() - started) / 1000
   notes.push(
