@@ -125,6 +125,48 @@ describe('FileStore', () => {
   })
 })
 
+describe('prepareSave (issue 15)', () => {
+  test('holds the store lock and a pre-sized temp file; abort leaves the store byte for byte and no temp file', async () => {
+    const dir = freshDir()
+    const lock = recordingLock()
+    const store = storeAt(join(dir, 'tokens.json'), lock)
+    await store.write(key, tokens)
+    const before = readFileSync(store.location)
+    const prepared = await store.prepareSave(key)
+    assert.equal(lock.held, 1, 'the store lock is held from the pre-flight to the commit')
+    const temp = readdirSync(dir).filter((n) => n.endsWith('.tmp'))
+    assert.equal(temp.length, 1)
+    assert.ok(statSync(join(dir, temp[0]!)).size >= before.length + 16 * 1024, 'room for a larger token set')
+    await prepared.abort()
+    assert.equal(lock.held, 0)
+    assert.deepEqual(readdirSync(dir).sort(), ['tokens.json'])
+    assert.deepEqual(readFileSync(store.location), before)
+  })
+
+  test('commit writes the entry into the reserved file, keeps other sessions, and releases the lock', async () => {
+    const lock = recordingLock()
+    const store = storeAt(join(freshDir(), 'tokens.json'), lock)
+    await store.write(otherKey, { ...tokens, refreshToken: 'rt-other' })
+    const prepared = await store.prepareSave(key)
+    await prepared.commit({ ...tokens, refreshToken: 'rt-2' })
+    assert.equal(lock.held, 0)
+    assert.equal((await store.read(key))?.refreshToken, 'rt-2')
+    assert.equal((await store.read(otherKey))?.refreshToken, 'rt-other')
+    assert.deepEqual(readdirSync(join(store.location, '..')).sort(), ['tokens.json'])
+  })
+
+  test('a store that cannot be parsed fails the pre-flight, untouched, with nothing held', async () => {
+    const dir = freshDir()
+    mkdirSync(dir, { recursive: true })
+    writeFileSync(join(dir, 'tokens.json'), '{"version": 1, "sessions": ')
+    const lock = recordingLock()
+    const store = storeAt(join(dir, 'tokens.json'), lock)
+    await assert.rejects(store.prepareSave(key), StoreError)
+    assert.equal(lock.held, 0)
+    assert.deepEqual(readdirSync(dir), ['tokens.json'])
+  })
+})
+
 describe('a store that cannot be parsed is never overwritten', () => {
   const valid = JSON.stringify({ version: 1, sessions: { [key.account]: { access_token: 'at' } } })
   const cases = [
