@@ -7,7 +7,8 @@ import { after, before, describe, test, type TestContext } from 'node:test'
 import { startAuthGateServer, type AuthGateTestServer } from '../support/authgate-server/index.ts'
 import { BIN, createCliHome, requireBuild, runCli, spawnCli, type CliHome } from '../support/cli.ts'
 import { fillUp, mountTmpfs, namesIn, nobody, needsRoot, remount } from '../support/faults.ts'
-import { USER_CODE, userCodeOf } from '../support/login-cli.ts'
+import { launchChromium, signInInBrowser } from '../support/chromium.ts'
+import { AUTHORIZATION_URL, freePort, USER_CODE, userCodeOf } from '../support/login-cli.ts'
 import { obtainTokensFromAuthGate, sessionAccount, writeTokenFile } from '../support/tokens.ts'
 
 /**
@@ -187,4 +188,44 @@ test('a token directory the user cannot write: exit 5, no refresh grant; once wr
   assert.equal(again.code, 0, again.stderr)
   assert.ok(server.isTokenActive(again.stdout.trim()))
   assert.deepEqual(counters(), { ...before, refreshGrants: before.refreshGrants + 1 })
+})
+
+test('login --browser on a full disk: the callback arrives, the code is not exchanged; the old session still refreshes', async (t) => {
+  if (!needsRoot(t)) return
+  const browser = await launchChromium(t)
+  if (!browser) return
+  const port = await freePort()
+  const redirectUri = `http://localhost:${port}/callback`
+  const own = await startAuthGateServer({
+    rotation: true,
+    tokenRateLimitPerMinute: 0,
+    clients: [{ clientId: 'cli-browser', type: 'public', redirectUris: [redirectUri], scopes: 'email profile' }],
+  })
+  t.after(() => own.close())
+  const dir = mountTmpfs(t, 256)
+  const home = createCliHome()
+  t.after(() => home.remove())
+  const tokenFile = join(dir, 'tokens.json')
+  const tokens = await obtainTokensFromAuthGate(own, { clientId: 'cli-browser' })
+  writeTokenFile(tokenFile, sessionAccount(own.url, 'cli-browser'), tokens, { expired: true })
+  const bytes = readFileSync(tokenFile)
+  const args = ['--token-store', 'file', '--token-file', tokenFile, '--lock-dir', home.lockDir]
+  const env = { AUTHGATE_SERVER_URL: own.url, AUTHGATE_CLIENT_ID: 'cli-browser', DISPLAY: ':99' }
+  const filler = fillUp(dir)
+
+  const login = spawnCli(['login', '--browser', '--no-open', '--callback-port', String(port), ...args], { home, env })
+  const url = (await login.waitForStderr(AUTHORIZATION_URL))[1]!
+  await signInInBrowser(await browser.newPage(), url, { username: 'admin', password: 'admin-password' }, (u) =>
+    u.pathname.endsWith('/callback'),
+  )
+  const failed = await login.exited
+  assert.equal(failed.code, 5, failed.stderr)
+  assert.match(failed.stderr, /no space left on device.*; nothing was spent: free space and run again/)
+  assert.equal(own.stats.grantsByType.authorization_code ?? 0, 0, 'the code was never exchanged')
+  assert.deepEqual(readFileSync(tokenFile), bytes)
+
+  unlinkSync(filler)
+  const token = await runCli(['token', ...args], { home, env })
+  assert.equal(token.code, 0, token.stderr)
+  assert.equal(own.stats.refreshGrants, 1)
 })
