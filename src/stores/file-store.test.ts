@@ -155,6 +155,15 @@ describe('prepareSave (issue 15)', () => {
     assert.deepEqual(readdirSync(join(store.location, '..')).sort(), ['tokens.json'])
   })
 
+  test('removes the temp file of a process killed during its grant (it held the lock, so no one else owns it)', async () => {
+    const dir = freshDir()
+    const store = storeAt(join(dir, 'tokens.json'))
+    await store.write(key, tokens)
+    writeFileSync(join(dir, '.tokens.json.killed1234.tmp'), Buffer.alloc(17_000))
+    await (await store.prepareSave(key)).abort()
+    assert.deepEqual(readdirSync(dir), ['tokens.json'])
+  })
+
   test('a store that cannot be parsed fails the pre-flight, untouched, with nothing held', async () => {
     const dir = freshDir()
     mkdirSync(dir, { recursive: true })

@@ -2,9 +2,19 @@
  * The store file's half of "nothing is spent that cannot be saved" (issue 15): before a grant, the lock, the re-read
  * and the temp file of the coming write are all in hand; after the answer, the write only fills bytes that exist.
  */
-import { closeSync, fsyncSync, ftruncateSync, openSync, renameSync, writeFileSync, writeSync } from 'node:fs'
-import { dirname } from 'node:path'
+import {
+  closeSync,
+  fsyncSync,
+  ftruncateSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs'
+import { basename, dirname, join } from 'node:path'
 import { StoreError } from '../errors.ts'
+import type { LockHandle } from '../lock/types.ts'
 import {
   closeQuietly,
   ensureDirectory,
@@ -43,33 +53,10 @@ export async function reserveStoreFile(path: string, lock: StoreFileLock): Promi
   const held = await lock.lockFile(`${target}.lock`, { timeoutMs: lock.lockTimeoutMs })
   let temp: { path: string; fd: number } | undefined
   try {
+    removeStaleTemps(target)
     const current = readStoreFile(target)
     temp = createReserved(target, (current?.length ?? 0) + RESERVE_SLACK_BYTES)
-    const { path: tempPath, fd } = temp
-    let open = true
-    const finish = () => {
-      if (!open) throw new TypeError('a reservation is used once')
-      open = false
-    }
-    return {
-      current,
-      target,
-      commit(content) {
-        finish()
-        try {
-          fillAndRename(fd, tempPath, target, content)
-        } finally {
-          held.release()
-        }
-      },
-      abort() {
-        if (!open) return
-        open = false
-        closeQuietly(fd)
-        unlinkQuietly(tempPath)
-        held.release()
-      },
-    }
+    return reservation(current, target, temp, held)
   } catch (error) {
     if (temp !== undefined) {
       closeQuietly(temp.fd)
@@ -77,6 +64,52 @@ export async function reserveStoreFile(path: string, lock: StoreFileLock): Promi
     }
     held.release()
     throw error
+  }
+}
+
+function reservation(
+  current: Buffer | undefined,
+  target: string,
+  temp: { path: string; fd: number },
+  held: LockHandle,
+): FileReservation {
+  let open = true
+  return {
+    current,
+    target,
+    commit(content) {
+      if (!open) throw new TypeError('a reservation is used once')
+      open = false
+      try {
+        fillAndRename(temp.fd, temp.path, target, content)
+      } finally {
+        held.release()
+      }
+    },
+    abort() {
+      if (!open) return
+      open = false
+      closeQuietly(temp.fd)
+      unlinkQuietly(temp.path)
+      held.release()
+    },
+  }
+}
+
+/**
+ * Every writer holds the store lock while its temp file exists, so one found by a holder of the lock was left by a
+ * process that died (killed during the grant it reserved for): it is removed, or such files would pile up.
+ */
+function removeStaleTemps(target: string): void {
+  const prefix = `.${basename(target)}.`
+  let names: string[]
+  try {
+    names = readdirSync(dirname(target))
+  } catch {
+    return
+  }
+  for (const name of names) {
+    if (name.startsWith(prefix) && name.endsWith('.tmp')) unlinkQuietly(join(dirname(target), name))
   }
 }
 
