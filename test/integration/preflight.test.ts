@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test, type TestContext } from 'node:test'
 import { startAuthGateServer, type AuthGateTestServer } from '../support/authgate-server/index.ts'
-import { BIN, createCliHome, requireBuild, runCli, spawnCli, type CliHome } from '../support/cli.ts'
+import { createCliHome, requireBuild, runCli, spawnCli, type CliHome } from '../support/cli.ts'
 import { fillUp, mountTmpfs, namesIn, nobody, needsRoot, remount } from '../support/faults.ts'
 import { launchChromium, signInInBrowser } from '../support/chromium.ts'
 import { AUTHORIZATION_URL, freePort, USER_CODE, userCodeOf } from '../support/login-cli.ts'
@@ -137,57 +136,60 @@ for (const [name, fault] of Object.entries(faults)) {
 }
 
 /**
- * Runs the built CLI as `nobody`. The checkout and node are world-readable here and in CI; the home, the lock dir
- * and the token file belong to nobody, the token directory to root (0755): readable, not writable.
+ * The CLI as `nobody`, whose home and lock dir are its own, against a token file it owns in a directory root owns
+ * (0755): readable, not writable. The checkout and node are world-readable here and in CI.
  */
-function runAsNobody(s: Setup, home: string, args: string[]) {
-  const { uid, gid } = nobody()
-  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, ...s.env }
-  const child = spawn(process.execPath, [BIN, ...args], { uid, gid, env, cwd: home, stdio: ['ignore', 'pipe', 'pipe'] })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (d: Buffer) => (stdout += d))
-  child.stderr.on('data', (d: Buffer) => (stderr += d))
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((done) =>
-    child.on('close', (code) => done({ code, stdout, stderr })),
-  )
-}
-
-test('a token directory the user cannot write: exit 5, no refresh grant; once writable, one refresh', async (t) => {
-  if (!needsRoot(t)) return
-  const { uid, gid } = nobody()
+async function nobodySetup(t: TestContext): Promise<Setup & { user: { uid: number; gid: number }; dir: string }> {
+  const user = nobody()
   const base = mkdtempSync(join(tmpdir(), 'authgate-nobody-'))
   t.after(() => rmSync(base, { recursive: true, force: true }))
   chmodSync(base, 0o755)
   const dir = join(base, 'store')
   mkdirSync(dir, { mode: 0o755 })
   const s = await expiredSession(t, dir)
-  chownSync(s.tokenFile, uid, gid)
-  const home = join(base, 'home')
-  mkdirSync(home, { mode: 0o700 })
-  chownSync(home, uid, gid)
-  const args = ['--token-store', 'file', '--token-file', s.tokenFile, '--lock-dir', join(home, 'locks')]
-  const before = counters()
+  chownSync(s.tokenFile, user.uid, user.gid)
+  for (const path of [s.home.dir, ...['config', 'cache'].map((d) => join(s.home.dir, d))])
+    chownSync(path, user.uid, user.gid)
+  return { ...s, user, dir }
+}
 
-  const token = await runAsNobody(s, home, ['token', ...args])
-  // Nothing may be sent. Today that is the pre-flight's exit 5 (EACCES on the store lock); the directory ownership
-  // check of the contract (a token directory not owned by the user) refuses even earlier, with exit 1.
-  if (token.code === 1) assert.match(token.stderr, new RegExp(dir), token.stderr)
+/** Nothing may be sent: the pre-flight's exit 5 (EACCES), or the contract's check that the user owns the directory (exit 1). */
+function refusedForNobody(r: { code: number | null; stderr: string; stdout: string }, dir: string): void {
+  if (r.code === 1) assert.ok(r.stderr.includes(dir), r.stderr)
   else {
-    assert.equal(token.code, 5, token.stderr)
-    assert.match(token.stderr, /permission denied.*; nothing was spent: make the directory writable/i)
-    assert.ok(token.stderr.includes(dir), token.stderr)
+    assert.equal(r.code, 5, r.stderr)
+    assert.match(r.stderr, /permission denied.*; nothing was spent: make the directory writable/i)
+    assert.ok(r.stderr.includes(dir), r.stderr)
   }
-  assert.equal(token.stdout, '')
-  assert.deepEqual(counters(), before, 'nothing reached the token endpoint')
-  assert.deepEqual(readFileSync(s.tokenFile), s.bytes)
+  assert.equal(r.stdout, '')
+}
 
-  chownSync(dir, uid, gid)
-  chmodSync(dir, 0o700)
-  const again = await runAsNobody(s, home, ['token', ...args])
-  assert.equal(again.code, 0, again.stderr)
-  assert.ok(server.isTokenActive(again.stdout.trim()))
-  assert.deepEqual(counters(), { ...before, refreshGrants: before.refreshGrants + 1 })
+describe('a token directory the user cannot write (the CLI runs as nobody)', () => {
+  test('token: no refresh grant, the store unchanged; once writable, one refresh', async (t) => {
+    if (!needsRoot(t)) return
+    const s = await nobodySetup(t)
+    const before = counters()
+    refusedForNobody(await runCli(['token', ...s.args], { home: s.home, env: s.env, user: s.user }), s.dir)
+    assert.deepEqual(counters(), before, 'nothing reached the token endpoint')
+    assert.deepEqual(readFileSync(s.tokenFile), s.bytes)
+
+    chownSync(s.dir, s.user.uid, s.user.gid)
+    chmodSync(s.dir, 0o700)
+    const again = await runCli(['token', ...s.args], { home: s.home, env: s.env, user: s.user })
+    assert.equal(again.code, 0, again.stderr)
+    assert.deepEqual(counters(), { ...before, refreshGrants: before.refreshGrants + 1 })
+  })
+
+  test('login --device: the approved code is not redeemed, the store unchanged', async (t) => {
+    if (!needsRoot(t)) return
+    const s = await nobodySetup(t)
+    const before = counters()
+    const run = spawnCli(['login', '--device', ...s.args], { home: s.home, env: s.env, user: s.user })
+    server.approveDevice(userCodeOf(await run.waitForStderr(USER_CODE)))
+    refusedForNobody(await run.exited, s.dir)
+    assert.deepEqual(counters(), before, 'no device-code poll was sent')
+    assert.deepEqual(readFileSync(s.tokenFile), s.bytes)
+  })
 })
 
 test('login --browser on a full disk: the callback arrives, the code is not exchanged; the old session still refreshes', async (t) => {

@@ -72,6 +72,8 @@ export interface CliOptions {
   nodeArgs?: string[]
   /** A session of its own, with no controlling terminal: signals reach it only when sent to it. */
   detached?: boolean
+  /** Run as another user (tests running as root): the home must be theirs. */
+  user?: { uid: number; gid: number }
 }
 
 export interface CliResult {
@@ -121,6 +123,7 @@ export function spawnCli(args: readonly string[], options: CliOptions = {}): Cli
     env: environment(home, options.env),
     stdio: ['pipe', 'pipe', 'pipe'],
     detached: options.detached === true,
+    ...options.user,
   })
   running.add(child)
   child.stdin!.on('error', () => {}) // the CLI may exit before reading what we send
