@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
@@ -195,5 +195,35 @@ describe('EncryptedStore', () => {
     api.mode = 'unavailable'
     await assert.rejects(storeAt(path, api).store.read(key), KeyringUnavailableError)
     assert.deepEqual(readFileSync(path), before)
+  })
+})
+
+describe('prepareSave (issue 15)', () => {
+  test('a new file: a pending poll leaves no key behind; the commit creates one key and a file that opens', async () => {
+    const path = freshPath()
+    const { api, store } = storeAt(path)
+    for (let poll = 0; poll < 3; poll++) await (await store.prepareSave(key)).abort()
+    assert.deepEqual([...api.items.keys()], [], 'the probe item is removed, no key is made')
+    await (await store.prepareSave(key)).commit(tokens)
+    assert.equal((await api.accounts(KEY_SERVICE)).length, 1)
+    assert.deepEqual(await store.read(key), tokens)
+  })
+
+  test('an existing file: the key is read at the pre-flight, so the commit needs no keyring', async () => {
+    const { api, store } = storeAt(freshPath())
+    await store.write(key, tokens)
+    const prepared = await store.prepareSave(other)
+    api.items.clear() // the keyring is gone after the pre-flight
+    await prepared.commit({ ...tokens, refreshToken: 'rt-other' })
+    assert.equal((await store.read(other))?.refreshToken, 'rt-other', 'the key is cached in the store')
+  })
+
+  test('a keyring that refuses writes fails the pre-flight of a new file, leaving nothing', async () => {
+    const path = freshPath()
+    const api = new MemoryKeyring()
+    api.mode = 'unavailable'
+    const { store } = storeAt(path, api)
+    await assert.rejects(store.prepareSave(key), KeyringUnavailableError)
+    assert.equal(existsSync(path), false)
   })
 })

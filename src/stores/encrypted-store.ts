@@ -15,7 +15,7 @@ import {
 } from './file-codec.ts'
 import type { FileStoreOptions } from './file-store.ts'
 import type { KeyringClient } from './keyring-client.ts'
-import { reserveStoreFile } from './reserved-file.ts'
+import { commitBuilt, reserveStoreFile } from './reserved-file.ts'
 import type { PreparedSave, StoredSession, TokenSet, TokenStore } from './types.ts'
 
 /** Keys live apart from the sessions' service, so that listing `authgate-cli` finds sessions only. */
@@ -139,25 +139,37 @@ export class EncryptedStore implements TokenStore {
     await this.#update((doc, source) => putSession(doc, key, stamped, source))
   }
 
-  /** The key is fetched (or, for a new file, created in the keyring) now: the commit needs neither keyring nor space. */
+  /**
+   * For an existing file the key is fetched now, so the commit needs neither the keyring nor new space. A new file
+   * (a first sign-in) gets its key at the commit, as `write` does, after a probe write proves the keyring takes one:
+   * creating the key here would leave an unused key item behind at every device-code poll that is still pending.
+   */
   async prepareSave(key: SessionKey): Promise<PreparedSave> {
     const reserved = await reserveStoreFile(this.location, this.#options)
-    let sealing: { doc: JsonObject; keyAccount: string; key: Buffer }
+    let opened: { doc: JsonObject; keyAccount: string; key: Buffer } | undefined
     try {
-      const opened = reserved.current === undefined ? undefined : await this.#decrypt(reserved.current, reserved.target)
-      sealing = opened ?? { doc: {}, ...(await this.#newKey(reserved.target)) }
+      if (reserved.current !== undefined) opened = await this.#decrypt(reserved.current, reserved.target)
+      else await this.#probeKeyring(reserved.target)
     } catch (error) {
       reserved.abort()
       throw error
     }
     return {
-      commit: async (tokens) => {
-        const stamped = tokens.obtainedAtMs === undefined ? { ...tokens, obtainedAtMs: this.#options.now() } : tokens
-        const next = encodeStore(putSession(sealing.doc, key, stamped, reserved.target))
-        reserved.commit(sealDocument(next, sealing.key, sealing.keyAccount))
-      },
+      commit: (tokens) =>
+        commitBuilt(reserved, async () => {
+          const stamped = tokens.obtainedAtMs === undefined ? { ...tokens, obtainedAtMs: this.#options.now() } : tokens
+          const sealing = opened ?? { doc: {}, ...(await this.#newKey(reserved.target)) }
+          const next = encodeStore(putSession(sealing.doc, key, stamped, reserved.target))
+          return sealDocument(next, sealing.key, sealing.keyAccount)
+        }),
       abort: async () => reserved.abort(),
     }
+  }
+
+  async #probeKeyring(target: string): Promise<void> {
+    const account = `${target}#pre-flight`
+    await this.#options.keyring.set(KEY_SERVICE, account, new TextEncoder().encode('authgate pre-flight'))
+    await this.#options.keyring.delete(KEY_SERVICE, account)
   }
 
   async delete(key: SessionKey, ifRefreshToken?: string): Promise<boolean> {

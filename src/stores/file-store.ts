@@ -16,7 +16,7 @@ import {
   removePointer,
   removeSession,
 } from './file-codec.ts'
-import { reserveStoreFile } from './reserved-file.ts'
+import { commitBuilt, reserveStoreFile } from './reserved-file.ts'
 import type { PreparedSave, StoredSession, TokenSet, TokenStore } from './types.ts'
 
 export { permissionWarnings } from './atomic-file.ts'
@@ -75,8 +75,8 @@ export class FileStore implements TokenStore {
       throw error
     }
     return {
-      commit: async (tokens) =>
-        reserved.commit(encodeStore(putSession(doc, key, this.#stamp(tokens), reserved.target))),
+      commit: (tokens) =>
+        commitBuilt(reserved, () => encodeStore(putSession(doc, key, this.#stamp(tokens), reserved.target))),
       abort: async () => reserved.abort(),
     }
   }

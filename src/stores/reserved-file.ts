@@ -37,8 +37,23 @@ export interface FileReservation {
   readonly target: string
   /** Fills the temp file, renames it over the target, and releases the lock; on failure the target is unchanged. */
   commit(content: string | Buffer): void
-  /** Removes the temp file and releases the lock. */
+  /** Removes the temp file and releases the lock; nothing once committed. */
   abort(): void
+}
+
+/** Commits what `build` makes; if building fails (a key the keyring will not give), the reservation is freed. */
+export async function commitBuilt(
+  reserved: FileReservation,
+  build: () => Promise<string | Buffer> | string | Buffer,
+): Promise<void> {
+  let content: string | Buffer
+  try {
+    content = await build()
+  } catch (error) {
+    reserved.abort()
+    throw error
+  }
+  reserved.commit(content)
 }
 
 /**
