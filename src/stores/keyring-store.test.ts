@@ -9,6 +9,7 @@ import {
   KEYRING_SERVICE,
   keyringPayload,
   KeyringStore,
+  PROBE_SERVICE,
 } from './keyring-store.ts'
 import { MemoryKeyring } from './memory-keyring.ts'
 import type { TokenSet } from './types.ts'
@@ -153,5 +154,31 @@ describe('KeyringClient', () => {
     await store.write(key, tokens)
     await store.read(key)
     assert.equal(sleep.aborted, 2)
+  })
+})
+
+describe('KeyringStore.prepareSave (issue 15)', () => {
+  test('writes the current item back byte for byte; the commit writes the new tokens', async () => {
+    const { api, store } = storeWith()
+    await store.write(key, tokens)
+    const before = api.text(KEYRING_SERVICE, key.account)
+    const prepared = await store.prepareSave(key)
+    assert.equal(api.text(KEYRING_SERVICE, key.account), before)
+    assert.ok(api.calls.includes(`set ${KEYRING_SERVICE} ${key.account}`), api.calls.join(', '))
+    await prepared.commit({ ...tokens, refreshToken: 'rt-2' })
+    assert.equal((await store.read(key))?.refreshToken, 'rt-2')
+  })
+
+  test('no item yet: a probe item, removed again, under a service of its own', async () => {
+    const { api, store } = storeWith()
+    await (await store.prepareSave(key)).abort()
+    assert.deepEqual([...api.items.keys()], [])
+    assert.ok(api.calls.includes(`set ${PROBE_SERVICE} ${key.account}`), api.calls.join(', '))
+  })
+
+  test('a keyring that is gone fails the pre-flight', async () => {
+    const { api, store } = storeWith()
+    api.mode = 'unavailable'
+    await assert.rejects(store.prepareSave(key), KeyringUnavailableError)
   })
 })
