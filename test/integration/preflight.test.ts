@@ -231,3 +231,21 @@ test('login --browser on a full disk: the callback arrives, the code is not exch
   assert.equal(token.code, 0, token.stderr)
   assert.equal(own.stats.refreshGrants, 1)
 })
+
+test('between the pre-flight and the save the file system cannot be made read-only: the reserved file holds it', async (t) => {
+  if (!needsRoot(t)) return
+  const dir = mountTmpfs(t, 256)
+  const s = await expiredSession(t, dir)
+  const before = counters()
+  const run = spawnCli(['token', ...s.args], {
+    home: s.home,
+    env: { ...s.env, AUTHGATE_TEST_PAUSE_AFTER_PREFLIGHT: '1' },
+  })
+  await run.waitForStderr(/paused after the pre-flight/)
+  assert.throws(() => remount(dir, 'ro'), /busy/, 'the kernel refuses while the temp file is open for writing')
+  run.child.kill('SIGCONT')
+  const done = await run.exited
+  assert.equal(done.code, 0, done.stderr)
+  assert.ok(server.isTokenActive(done.stdout.trim()))
+  assert.deepEqual(counters(), { ...before, refreshGrants: before.refreshGrants + 1 })
+})
