@@ -1,7 +1,6 @@
-import type * as oauth from 'oauth4webapi'
+import * as oauth from 'oauth4webapi'
 import { ProtocolError, RequestFailedError } from '../errors.ts'
-import { boundedFetch } from './http.ts'
-import type { OAuthContext } from './context.ts'
+import { requestOptions, type OAuthContext } from './context.ts'
 
 export interface ServerMetadata extends oauth.AuthorizationServer {
   /** AuthGate's `/oauth/tokeninfo`: not in any discovery document, so it is known only by the fixed path. */
@@ -21,42 +20,60 @@ export const AUTHGATE_PATHS = {
 } as const
 
 /**
- * OpenID discovery, then RFC 8414 metadata, then none. AuthGate's document omits its device and introspection
- * endpoints (authgate-server.md §1.9), so missing entries fall back to the fixed paths.
+ * OpenID discovery, then RFC 8414 metadata, then none, through oauth4webapi's `discoveryRequest` and
+ * `processDiscoveryResponse`. The document's `issuer` must be the configured server URL (RFC 8414 §3.3, OIDC
+ * Discovery §4.3): a document naming another issuer would hand out endpoints of a server the user never chose.
+ * AuthGate's document omits its device and introspection endpoints (authgate-server.md §1.9), so missing entries fall
+ * back to the fixed paths.
  * @see https://openid.net/specs/openid-connect-discovery-1_0.html#ProviderConfig
- * @see https://www.rfc-editor.org/rfc/rfc8414#section-3
- * @throws TemporaryError when the server cannot be reached; ProtocolError when a document is not a JSON object.
+ * @see https://www.rfc-editor.org/rfc/rfc8414#section-3.3
+ * @throws TemporaryError when the server cannot be reached; ProtocolError when a document is not acceptable or names
+ *   another issuer; RequestFailedError for an unexpected status.
  */
 export async function discoverServer(ctx: OAuthContext): Promise<ServerMetadata> {
-  const base = new URL(ctx.serverUrl)
-  const path = base.pathname === '/' ? '' : base.pathname
-  const candidates = [
-    `${base.origin}${path}/.well-known/openid-configuration`,
-    `${base.origin}/.well-known/oauth-authorization-server${path}`,
-  ]
-  for (const url of candidates) {
-    const doc = await fetchDocument(ctx, url)
+  for (const algorithm of ['oidc', 'oauth2'] as const) {
+    const doc = await fetchDocument(ctx, algorithm)
     if (doc) return withFallbacks(ctx.serverUrl, doc, true)
   }
   return withFallbacks(ctx.serverUrl, { issuer: ctx.serverUrl }, false)
 }
 
-async function fetchDocument(ctx: OAuthContext, url: string): Promise<Record<string, unknown> | undefined> {
-  const res = await boundedFetch(ctx.http, ctx.budget, { replayable: true })(url, {
-    headers: { accept: 'application/json' },
-  })
+async function fetchDocument(
+  ctx: OAuthContext,
+  algorithm: 'oidc' | 'oauth2',
+): Promise<Record<string, unknown> | undefined> {
+  const expected = new URL(ctx.serverUrl)
+  const res = await oauth.discoveryRequest(expected, { ...requestOptions(ctx, true), algorithm })
   if (res.status === 404 || res.status === 405 || res.status === 400) return undefined
-  if (!res.ok) throw new RequestFailedError(`discovery at ${url} answered ${res.status}`, { status: res.status })
-  const text = await res.text()
-  let doc: unknown
-  try {
-    doc = JSON.parse(text)
-  } catch {
-    throw new ProtocolError(`discovery at ${url} did not answer JSON`)
+  if (res.status !== 200) {
+    const where = algorithm === 'oidc' ? 'openid-configuration' : 'oauth-authorization-server'
+    throw new RequestFailedError(`discovery (${where}) answered ${res.status}`, { status: res.status })
   }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
-    throw new ProtocolError(`discovery at ${url} is not a JSON object`)
-  return doc as Record<string, unknown>
+  try {
+    return (await oauth.processDiscoveryResponse(expected, res)) as unknown as Record<string, unknown>
+  } catch (err) {
+    const body = issuerMismatch(err)
+    if (!body) throw err
+    // oauth4webapi compares hrefs exactly; the contract compares after the session key's normalisation.
+    if (sameAfterNormalising(String(body.issuer), ctx.serverUrl)) return body
+    throw new ProtocolError(
+      `discovery names the issuer ${JSON.stringify(body.issuer)}, but the configured server is ${ctx.serverUrl}`,
+      { hint: 'check --server-url: it must be the issuer the server names, exactly', cause: err },
+    )
+  }
+}
+
+function issuerMismatch(err: unknown): Record<string, unknown> | undefined {
+  if (!(err instanceof oauth.OperationProcessingError) || err.code !== oauth.JSON_ATTRIBUTE_COMPARISON) return undefined
+  const cause = err.cause as { attribute?: string; body?: Record<string, unknown> } | undefined
+  return cause?.attribute === 'issuer' ? cause.body : undefined
+}
+
+/** `serverUrl` is already normalised (lower-case scheme and host, no default port, no trailing slash). */
+function sameAfterNormalising(issuer: string, serverUrl: string): boolean {
+  const url = URL.canParse(issuer) ? new URL(issuer) : undefined
+  if (!url || url.search || url.hash || url.username || url.password) return false
+  return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}` === serverUrl
 }
 
 function withFallbacks(serverUrl: string, doc: Record<string, unknown>, discovered: boolean): ServerMetadata {
