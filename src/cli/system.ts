@@ -41,6 +41,7 @@ export function systemDeps(signal: AbortSignal): Deps {
     paths: { config: dirs.config, cache: dirs.cache },
     cwd: process.cwd(),
     pid: process.pid,
+    uid: process.geteuid?.(),
     platform: process.platform,
     // The CLI always ends with process.exit, so a timed-out thread waiter cannot keep it alive.
     lockWaiter: 'thread',
@@ -95,6 +96,7 @@ function fastDeps(): FastDeps {
     paths: envPaths('authgate', { suffix: '' }),
     clock: { now: () => Date.now() },
     pid: process.pid,
+    uid: process.geteuid?.(),
     sleep,
     io: { stdout: { write: writeStdout }, stderr: { write: (text: string) => process.stderr.write(text) } },
   }

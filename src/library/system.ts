@@ -29,6 +29,7 @@ export function libraryDeps(options: ClientOptions): Deps {
     paths: { config: options.configDir ?? userDirs().config, cache: options.cacheDir ?? userDirs().cache },
     cwd: options.cwd ?? process.cwd(),
     pid: process.pid,
+    uid: process.geteuid?.(),
     platform: process.platform,
     lockWaiter: 'process',
     signal: options.signal,

@@ -1,10 +1,11 @@
 import type * as childProcess from 'node:child_process'
-import { closeSync, constants, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs'
+import { closeSync, constants, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs'
 import { platform } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import type { SessionKey } from '../config/session-key.ts'
 import { InterruptedError, StoreError, TemporaryError } from '../errors.ts'
 import { builtin, nativeLocks, nativeLocksModulePath } from './native-binding.ts'
+import { checkPrivateDirectory, lockFileProblem, lockFileRefused, type OwnerCheck } from './private-dir.ts'
 import type { LockFile, LockHandle, LockOptions } from './types.ts'
 
 export interface KernelLockDeps {
@@ -21,6 +22,8 @@ export interface KernelLockDeps {
    * ends with process.exit.
    */
   readonly waiter?: 'process' | 'thread' | undefined
+  /** The user's uid: lock files and their directory must be theirs. Undefined (Windows) checks no owner. */
+  readonly uid?: number | undefined
 }
 
 type Outcome = 'acquired' | 'timeout' | 'aborted'
@@ -54,6 +57,8 @@ export function sessionLockPath(lockDir: string, key: SessionKey): string {
 }
 
 /**
+ * Every lock file (the session lock, the store lock `<token file>.lock`, the login lock `<hash>.login.lock`) is
+ * opened by this one LockFile, so the checks below hold for all of them.
  * A LockFile backed by a kernel advisory lock (Linux OFD lock, macOS flock, Windows LockFileEx) on a file of its own,
  * never on the data: LockFileEx locks are mandatory, so locking the token file would stop readers on Windows.
  * The OS frees the lock when the holder dies, so there is no stale-lock guessing.
@@ -64,14 +69,19 @@ export function createLockFile(deps: KernelLockDeps): LockFile {
       throw new TypeError(`timeoutMs must be a non-negative number, got ${options.timeoutMs}`)
     }
     const lockPath = resolve(path)
-    const fd = openLockFile(lockPath)
+    const fd = openLockFile(lockPath, { uid: deps.uid, platform: deps.platform ?? platform() })
     await acquire(fd, lockPath, options, deps)
     if (!options.shared) stampHolder(fd, deps.pid) // a reader must not overwrite the writer's pid
     return lockHandle(fd, lockPath)
   }
 }
 
-function openLockFile(lockPath: string): number {
+/**
+ * The holder writes its pid into the lock file, so a lock file that leads elsewhere would let whoever planted it have
+ * us truncate a file of the user's choosing. Hence: a directory only the user can write, no symlink followed
+ * (O_NOFOLLOW), and a regular file of the user's with one link (a hard link is another name for the victim).
+ */
+function openLockFile(lockPath: string, owner: OwnerCheck): number {
   const dir = dirname(lockPath)
   const hint = `make ${dir} writable, or point --lock-dir (session locks) or --token-file (store lock) elsewhere`
   try {
@@ -79,11 +89,21 @@ function openLockFile(lockPath: string): number {
   } catch (error) {
     throw new StoreError(`cannot create the lock directory ${dir}: ${reason(error)}`, { cause: error, hint })
   }
+  checkPrivateDirectory(dir, owner)
+  let fd: number
   try {
-    return openSync(lockPath, constants.O_RDWR | constants.O_CREAT, 0o600)
+    fd = openSync(lockPath, constants.O_RDWR | constants.O_CREAT | (constants.O_NOFOLLOW ?? 0), 0o600)
   } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ELOOP') throw lockFileRefused(lockPath, 'it is a symbolic link', error)
     throw new StoreError(`cannot open the lock file ${lockPath}: ${reason(error)}`, { cause: error, hint })
   }
+  const problem = owner.platform === 'win32' ? undefined : lockFileProblem(fstatSync(fd), owner.uid)
+  if (problem) {
+    closeQuietly(fd)
+    throw lockFileRefused(lockPath, problem)
+  }
+  return fd
 }
 
 /** Owns `fd` on failure: closes it, or leaves that to the waiter it abandons. */

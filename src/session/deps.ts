@@ -30,6 +30,8 @@ export interface Deps {
   paths: { config: string; cache: string }
   cwd: string
   pid: number
+  /** The effective uid: lock files and the directories of locks and tokens must belong to it. Undefined on Windows. */
+  uid?: number | undefined
   platform: NodeJS.Platform
   /** How a contended lock wait blocks (see lock/kernel-lock.ts). The CLI uses 'thread'; the library 'process'. */
   lockWaiter?: 'process' | 'thread' | undefined
@@ -40,6 +42,8 @@ export interface Deps {
   heldLock?: LockHandle | undefined
   /** Test seam only (see cli/system.ts): runs between a save's pre-flight and the grant it guards. */
   afterPreflight?: (() => Promise<void>) | undefined
+  /** A warning line for stderr (the CLI prints each once per run); the library has none and never prints. */
+  warn?: ((line: string) => void) | undefined
   /** Aborted on SIGINT: long waits (device polling, the callback listener, lock waits) end with exit 130. */
   signal?: AbortSignal | undefined
   /** `authgate exec` only (the CLI's); the library never starts programs. */

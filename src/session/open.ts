@@ -1,4 +1,4 @@
-import { resolve } from 'node:path'
+import { dirname, resolve } from 'node:path'
 import type { LockFile, LockHandle } from '../lock/types.ts'
 import { requireSession, type Settings } from '../config/settings.ts'
 import type { SessionKey } from '../config/session-key.ts'
@@ -30,6 +30,7 @@ export interface OpenOptions {
 /** Builds the session's store, lock and (lazily) protocol client from the settings. */
 export async function openSession(settings: Settings, deps: Deps, options: OpenOptions = {}): Promise<OpenSession> {
   const key = requireSession(settings)
+  await checkDirectories(settings, key, deps)
   const store = options.store ?? (await openStore(settings, deps))
   let protocol: Promise<ProtocolHandle> | undefined
   const loadProtocol = () => (protocol ??= buildProtocol(settings, key, deps, options.trace))
@@ -43,7 +44,13 @@ export async function openSession(settings: Settings, deps: Deps, options: OpenO
     store,
     lockFile: inheriting(
       deps.heldLock,
-      createLockFile({ pid: deps.pid, sleep: deps.sleep, platform: deps.platform, waiter: deps.lockWaiter }),
+      createLockFile({
+        pid: deps.pid,
+        uid: deps.uid,
+        sleep: deps.sleep,
+        platform: deps.platform,
+        waiter: deps.lockWaiter,
+      }),
     ),
     lockPath,
     spent: spentMarker(lockPath.replace(/\.lock$/, '.spent')),
@@ -55,6 +62,24 @@ export async function openSession(settings: Settings, deps: Deps, options: OpenO
     signal: deps.signal,
   }
   return { settings, key, store, context, protocol: loadProtocol }
+}
+
+/**
+ * Before any request to the server: a lock dir or token directory that someone else can write, or a planted lock
+ * file, is refused now, not after a device code was shown or a refresh token spent (contract, "Where settings may
+ * come from"). The lock opener checks again when it opens (the state may change in between).
+ */
+async function checkDirectories(settings: Settings, key: SessionKey, deps: Deps): Promise<void> {
+  const { checkExistingLockFile, checkPrivateDirectory } = await import('../lock/private-dir.ts')
+  const { sessionLockPath } = await import('../lock/kernel-lock.ts')
+  const owner = { uid: deps.uid, platform: deps.platform }
+  checkPrivateDirectory(resolve(settings.lockDir), owner)
+  checkExistingLockFile(sessionLockPath(settings.lockDir, key), owner)
+  if (settings.tokenStore === 'keyring') return
+  checkPrivateDirectory(dirname(resolve(settings.tokenFile)), owner)
+  // The store lock sits beside the file a write lands in: the link's target when the token file is a link.
+  const { resolveWriteTarget } = await import('../stores/atomic-file.ts')
+  checkExistingLockFile(`${resolveWriteTarget(resolve(settings.tokenFile))}.lock`, owner)
 }
 
 /** Hands out a lock this process already holds, once, for its own path; every other request takes the lock anew. */

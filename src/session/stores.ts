@@ -25,6 +25,7 @@ export async function openStore(settings: Settings, deps: Deps): Promise<TokenSt
   const { createLockFile } = await import('../lock/kernel-lock.ts')
   const lockFile = createLockFile({
     pid: deps.pid,
+    uid: deps.uid,
     sleep: deps.sleep,
     platform: deps.platform,
     waiter: deps.lockWaiter,
