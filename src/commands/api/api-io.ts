@@ -4,6 +4,7 @@ import { resolve } from 'node:path'
 import { UsageError } from '../../errors.ts'
 import type { Deps } from '../../session/deps.ts'
 import type { DataSource } from './api.ts'
+import { escapeTerminal } from '../terminal-text.ts'
 
 /**
  * The body, read whole before the first send: on a 401 it is sent a second time, and stdin can be read only once.
@@ -41,7 +42,7 @@ export async function writeResponse(
   include: boolean,
   io: Pick<Deps['io'], 'stdout' | 'isStdoutTTY'>,
 ): Promise<void> {
-  if (include) io.stdout.write(statusAndHeaders(response))
+  if (include) io.stdout.write(escapeTerminal(statusAndHeaders(response)))
   if (!response.body) return
   const decoder = new TextDecoder()
   let last = ''

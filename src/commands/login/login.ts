@@ -1,6 +1,7 @@
 import type { Command } from 'commander'
 import { UsageError } from '../../errors.ts'
 import type { Flow } from '../../session/login.ts'
+import { toSafeJson } from '../terminal-text.ts'
 import { loadSettings, openSession, type OpenSession } from '../../session/open.ts'
 import type { Identity } from '../../session/protocol-types.ts'
 import type { TokenSet } from '../../stores/types.ts'
@@ -75,7 +76,7 @@ export async function runLogin(options: LoginOptions, env: CommandEnv): Promise<
     env.say(`Saved profile "${settings.profile}" in ${path}.`)
   }
   env.say(signedIn(report, session))
-  if (options.json) env.deps.io.stdout.write(`${JSON.stringify(report)}\n`)
+  if (options.json) env.deps.io.stdout.write(`${toSafeJson(report)}\n`)
 }
 
 /** The tokens are saved: a server that cannot say who they belong to must not turn the login into a failure. */

@@ -1,6 +1,7 @@
 import type { Settings } from '../../config/settings.ts'
 import { AuthRequiredError } from '../../errors.ts'
 import type { StoredSession, TokenStore } from '../../stores/types.ts'
+import { escapeTerminal, toSafeJson } from '../terminal-text.ts'
 import { loadSettings } from '../../session/open.ts'
 import { openStore } from '../../session/stores.ts'
 import { rfc3339, type CommandEnv } from '../command-env.ts'
@@ -40,7 +41,7 @@ export async function runStatusAll(options: StatusAllOptions, env: CommandEnv): 
   // The key only names the configured session; listing reads the whole store whichever session it names.
   const store = await openStore(settings, env.deps)
   const report = buildStatusAll(settings, store, await store.list(), env.deps.clock.now())
-  env.deps.io.stdout.write(options.json ? `${JSON.stringify(report)}\n` : describeAll(report))
+  env.deps.io.stdout.write(options.json ? `${toSafeJson(report)}\n` : escapeTerminal(describeAll(report)))
   if (report.sessions.length === 0) throw new AuthRequiredError(`no stored sessions in ${store.location}`)
 }
 

@@ -1,5 +1,6 @@
 import type { Settings } from '../../config/settings.ts'
 import { AuthRequiredError } from '../../errors.ts'
+import { escapeTerminal, toSafeJson } from '../terminal-text.ts'
 import { loadSettings, openSession, type OpenSession } from '../../session/open.ts'
 import type { Identity } from '../../session/protocol-types.ts'
 import { permissionWarnings } from '../../stores/atomic-file.ts'
@@ -44,7 +45,9 @@ export async function runStatus(options: StatusOptions, env: CommandEnv): Promis
   // Read first: under `auto` the store names the backend this session's tokens were found in only after a read.
   for (const warning of storeWarnings(session.store)) env.say(`warning: ${warning}`)
   env.deps.io.stdout.write(
-    options.json ? `${JSON.stringify(report)}\n` : describe(report, identity, tokensLine(settings, session.store)),
+    options.json
+      ? `${toSafeJson(report)}\n`
+      : escapeTerminal(describe(report, identity, tokensLine(settings, session.store))),
   )
   if (!tokens) throw new AuthRequiredError(`not signed in to ${settings.serverUrl} as client ${session.key.clientId}`)
 }

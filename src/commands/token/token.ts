@@ -1,3 +1,4 @@
+import { toSafeJson } from '../terminal-text.ts'
 import { rfc3339, validTokens, type CommandEnv } from '../command-env.ts'
 
 export interface TokenOptions {
@@ -20,5 +21,5 @@ export async function runToken(options: TokenOptions, env: CommandEnv): Promise<
     expires_at: rfc3339(tokens.expiresAtMs),
     scope: tokens.scope ?? null,
   }
-  env.deps.io.stdout.write(`${JSON.stringify(out)}\n`)
+  env.deps.io.stdout.write(`${toSafeJson(out)}\n`)
 }
