@@ -1,5 +1,6 @@
 import { loadSettings } from '../config/load.ts'
-import { requireSession, type Settings } from '../config/settings.ts'
+import { dotenvNotice, requireSession, type Settings } from '../config/settings.ts'
+import { escapeTerminal } from '../commands/terminal-text.ts'
 import type { SessionKey } from '../config/session-key.ts'
 import { AuthgateError } from '../errors.ts'
 import { hasPeerRefreshed, isExpiring } from '../session/expiry.ts'
@@ -17,7 +18,7 @@ export interface FastOutcome {
   heldLock?: LockHandle
 }
 
-export type FastDeps = Pick<Deps, 'env' | 'cwd' | 'paths' | 'clock' | 'pid' | 'sleep'> & {
+export type FastDeps = Pick<Deps, 'env' | 'cwd' | 'paths' | 'clock' | 'pid' | 'uid' | 'sleep'> & {
   io: { stdout: { write(text: string): unknown }; stderr: { write(text: string): unknown } }
 }
 
@@ -35,8 +36,12 @@ export type FastDeps = Pick<Deps, 'env' | 'cwd' | 'paths' | 'clock' | 'pid' | 's
 export async function fastToken(argv: readonly string[], deps: FastDeps): Promise<FastOutcome> {
   const parsed = parseTokenArgv(argv)
   if (!parsed || parsed.verbose || parsed.json) return {}
+  // The `.env` notice is printed only when this lane answers: otherwise the full program runs and prints it, once.
+  let notice: string | undefined
+  const say = (line: string) => void deps.io.stderr.write(escapeTerminal(line))
   try {
-    const settings = loadSettings(parsed.flags, deps)
+    const settings = loadSettings(parsed.flags, { ...deps, warn: undefined })
+    notice = dotenvNotice(settings)
     if (settings.tokenStore !== 'file' && settings.tokenStore !== 'auto') return {}
     const key = requireSession(settings)
     const store = new FileStore(settings.tokenFile, { lockFile: refuseToLock, lockTimeoutMs: 0, now: deps.clock.now })
@@ -50,12 +55,14 @@ export async function fastToken(argv: readonly string[], deps: FastDeps): Promis
     if (expiring && !seen.refreshToken) return {}
     const tokens = expiring ? await awaitPeer(settings, key, store, seen, deps) : seen
     if (!('accessToken' in tokens)) return { heldLock: tokens }
+    if (notice) say(`${notice}\n`)
     deps.io.stdout.write(`${tokens.accessToken}\n`)
     return { code: 0 }
   } catch (err) {
     // A lock timeout or Ctrl+C is the answer; anything else goes to the full program, which reports it properly.
     if (err instanceof AuthgateError && (err.exitCode === 5 || err.exitCode === 130)) {
-      return { code: reportError(err, (line) => void deps.io.stderr.write(line), new Redactor(), false) }
+      if (notice) say(`${notice}\n`)
+      return { code: reportError(err, say, new Redactor(), false) }
     }
     return {}
   }
@@ -76,7 +83,7 @@ async function awaitPeer(
   deps: FastDeps,
 ): Promise<TokenSet | LockHandle> {
   const { createLockFile, sessionLockPath } = await import('../lock/kernel-lock.ts')
-  const lockFile = createLockFile({ pid: deps.pid, sleep: deps.sleep, waiter: 'thread' })
+  const lockFile = createLockFile({ pid: deps.pid, uid: deps.uid, sleep: deps.sleep, waiter: 'thread' })
   const path = sessionLockPath(settings.lockDir, key)
   const deadlineMs = deps.clock.now() + settings.lockTimeoutMs
   const left = () => Math.max(1, deadlineMs - deps.clock.now())

@@ -105,7 +105,14 @@ export const GLOBAL_OPTIONS: readonly GlobalOption[] = [
     flag: '--api-url',
     key: 'apiUrl',
     arg: '<url>',
-    help: 'base URL for `authgate api` paths (AUTHGATE_API_URL; default the server URL)',
+    help: 'base URL for `authgate api` paths, and an origin that may receive the token (AUTHGATE_API_URL; default the server URL)',
+  },
+  {
+    flag: '--allow-host',
+    key: 'allowHosts',
+    arg: '<host[:port]>',
+    help: 'a further host that may receive the token, all ports unless one is given (repeatable; AUTHGATE_ALLOW_HOSTS)',
+    repeatable: true,
   },
   {
     flag: '--registry',

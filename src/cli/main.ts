@@ -4,6 +4,7 @@ import type { Deps } from '../session/deps.ts'
 import { registerCommands } from './commands.ts'
 
 export { openBrowser } from './browser.ts'
+import { escapeTerminal } from '../commands/terminal-text.ts'
 import { reportError } from './exit.ts'
 import { addGlobalOptions, globalFlags, VERSION } from './program.ts'
 import { Redactor } from './redact.ts'
@@ -12,17 +13,24 @@ import { Redactor } from './redact.ts'
 export async function main(argv: readonly string[], deps: Deps): Promise<number> {
   const redactor = new Redactor()
   const verbose = argv.includes('--verbose') || /^(1|true|yes|on)$/i.test(deps.env.AUTHGATE_DEBUG ?? '')
-  const writeErr = (text: string) => void deps.io.stderr.write(redactor.redact(text))
+  // The one sink of stderr messages: whatever a server or a file put in them is escaped here (contract, trust).
+  const writeErr = (text: string) => void deps.io.stderr.write(redactor.redact(escapeTerminal(text)))
   const program = addGlobalOptions(new Command('authgate'))
     .description('Sign in to an OAuth 2.0 / AuthGate server and hand a valid access token to every program that asks.')
     .version(VERSION, '-V, --version', 'print the version')
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({ writeOut: (s) => void deps.io.stdout.write(s), writeErr, outputError: (s, write) => write(s) })
+  const warned = new Set<string>()
+  const warn = (line: string) => {
+    if (warned.has(line)) return
+    warned.add(line)
+    writeErr(`${line}\n`)
+  }
   const makeEnv = (cmd: Command): CommandEnv => {
     const opts = cmd.optsWithGlobals() as Record<string, unknown>
     return {
-      deps,
+      deps: { ...deps, warn },
       flags: globalFlags(opts),
       json: opts.json === true,
       trace: verbose ? (line) => writeErr(`[http] ${line}\n`) : undefined,

@@ -54,8 +54,12 @@ function sha256Hex(text: string): string {
   return createHash('sha256').update(text).digest('hex')
 }
 
-/** Loopback hosts may use plain http without `--allow-insecure-http` (RFC 8252 §8.3 treats them as local). */
+/**
+ * Loopback hosts may use plain http without `--allow-insecure-http` (RFC 8252 §8.3 treats them as local): `localhost`,
+ * 127.0.0.0/8 and [::1], literally. `x.localhost` is not among them: a resolver that does not special-case it
+ * (RFC 6761 only asks it to) sends it through DNS.
+ */
 export function isLoopbackHost(hostname: string): boolean {
   const host = hostname.replace(/^\[|\]$/g, '').toLowerCase()
-  return host === 'localhost' || host.endsWith('.localhost') || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host)
+  return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host)
 }

@@ -60,10 +60,12 @@ test('resolveRaw: every setting takes the first non-empty value in the contract 
       SPECS.forEach((spec, i) => {
         const p = perSpec[i]!
         // The contract: an empty value counts as unset, in .env as in the environment, so the bare name applies.
-        const dotenvValue =
-          spec.dotenv === false
-            ? undefined
-            : (nonEmpty(p['.env AUTHGATE_']) ?? (spec.bare ? p['.env bare'] : undefined))
+        // Only the rows a working-directory .env may set read it; a redirect URI there must be a loopback http URI,
+        // which no generated value of 8 characters is.
+        const trusted = spec.dotenv === true && spec.key !== 'redirectUri'
+        const dotenvValue = trusted
+          ? (nonEmpty(p['.env AUTHGATE_']) ?? (spec.bare ? p['.env bare'] : undefined))
+          : undefined
         const ordered: Array<[string, string | undefined]> = [
           ['flag', p.flag],
           ['env', p.env],

@@ -101,8 +101,16 @@ test('invalid configuration is a usage error (exit 2) with a clear message', () 
 })
 
 test('plain http: loopback allowed, others only with --allow-insecure-http', () => {
-  for (const url of ['http://localhost:8080', 'http://127.0.0.1:1', 'http://[::1]:9', 'http://app.localhost'])
+  for (const url of ['http://localhost:8080', 'http://127.0.0.1:1', 'http://127.9.8.7', 'http://[::1]:9'])
     assert.equal(resolve({ flags: { serverUrl: url } }).serverUrl, url)
+  // Loopback literally: a name under .localhost, or one that merely starts like a loopback address, goes through DNS.
+  for (const url of [
+    'http://app.localhost',
+    'http://localhost.evil.example',
+    'http://127.0.0.1.nip.io',
+    'http://[::2]',
+  ])
+    assert.throws(() => resolve({ flags: { serverUrl: url } }), /refusing plain http/, url)
   assert.equal(
     resolve({ flags: { serverUrl: 'http://auth.lan', allowInsecureHttp: 'true' } }).serverUrl,
     'http://auth.lan',

@@ -28,6 +28,13 @@ export interface Settings {
   readonly apiUrl: string
   /** Registry hosts (`host[:port]`, lower case) the Docker credential helper answers for; none by default. */
   readonly registries: readonly string[]
+  /**
+   * Origins (`scheme://host[:port]`) and hosts (`host`, any port) besides the server URL and the API URL that may
+   * receive the access token: `--allow-host`, `AUTHGATE_ALLOW_HOSTS`, the profile's `allow_hosts`, `allowedHosts`.
+   */
+  readonly allowedHosts: readonly string[]
+  /** Settings a working-directory `.env` named but may not set (contract, "Where settings may come from"). */
+  readonly ignoredDotenv: { readonly file: string; readonly names: readonly string[] } | undefined
   /** Where each value came from, for `--verbose` and error messages: 'flag', 'env', 'bare-env', '.env', 'profile', 'default'. */
   readonly origin: Readonly<Record<string, string>>
 }
@@ -37,9 +44,13 @@ interface Spec {
   key: keyof RawSettings
   env: string
   bare?: boolean
+  /**
+   * A working-directory `.env` may set it. Such a file may come with a cloned repository, so it may only choose
+   * which session and how to sign in; anything that decides where a token goes, which file is written, or how
+   * long a token lives stays with the user. New rows are untrusted unless they say otherwise.
+   */
+  dotenv?: true
   fallback?: string
-  /** false: a working-directory `.env` may not set it (it would decide where a token goes). */
-  dotenv?: false
 }
 
 export interface RawSettings {
@@ -61,33 +72,37 @@ export interface RawSettings {
   verbose?: string
   apiUrl?: string
   registry?: string
+  allowHosts?: string
 }
 
 export const SPECS: readonly Spec[] = [
-  { key: 'serverUrl', env: 'SERVER_URL', bare: true, fallback: 'http://localhost:8080' },
-  { key: 'clientId', env: 'CLIENT_ID', bare: true },
-  { key: 'clientSecret', env: 'CLIENT_SECRET', bare: true },
-  { key: 'scope', env: 'SCOPE', bare: true, fallback: 'email profile' },
+  { key: 'serverUrl', env: 'SERVER_URL', bare: true, dotenv: true, fallback: 'http://localhost:8080' },
+  { key: 'clientId', env: 'CLIENT_ID', bare: true, dotenv: true },
+  { key: 'clientSecret', env: 'CLIENT_SECRET', bare: true, dotenv: true },
+  { key: 'scope', env: 'SCOPE', bare: true, dotenv: true, fallback: 'email profile' },
   { key: 'tokenStore', env: 'TOKEN_STORE', bare: true, fallback: 'auto' },
   { key: 'tokenFile', env: 'TOKEN_FILE', bare: true },
   { key: 'lockDir', env: 'LOCK_DIR' },
-  { key: 'callbackPort', env: 'CALLBACK_PORT', bare: true, fallback: '8888' },
-  { key: 'redirectUri', env: 'REDIRECT_URI', bare: true },
+  { key: 'callbackPort', env: 'CALLBACK_PORT', bare: true, dotenv: true, fallback: '8888' },
+  { key: 'redirectUri', env: 'REDIRECT_URI', bare: true, dotenv: true },
   { key: 'refreshSkew', env: 'REFRESH_SKEW', fallback: '60' },
   { key: 'lockTimeout', env: 'LOCK_TIMEOUT', fallback: '30' },
   { key: 'callbackTimeout', env: 'CALLBACK_TIMEOUT', fallback: '120' },
   { key: 'httpTimeout', env: 'HTTP_TIMEOUT', fallback: '10' },
   { key: 'allowInsecureHttp', env: 'ALLOW_INSECURE_HTTP', fallback: 'false' },
-  { key: 'clientAuth', env: 'CLIENT_AUTH', fallback: 'post' },
+  { key: 'clientAuth', env: 'CLIENT_AUTH', dotenv: true, fallback: 'post' },
   { key: 'verbose', env: 'DEBUG', fallback: 'false' },
   { key: 'apiUrl', env: 'API_URL' },
-  { key: 'registry', env: 'REGISTRY', dotenv: false },
+  { key: 'registry', env: 'REGISTRY' },
+  { key: 'allowHosts', env: 'ALLOW_HOSTS' },
 ]
 
 export interface SettingsSources {
   flags: RawSettings
   env: Readonly<Record<string, string | undefined>>
   dotenv: Readonly<Record<string, string>>
+  /** The `.env` file's absolute path, for the notice naming what it may not set. */
+  dotenvFile?: string | undefined
   /** The named profile's object from the user config file (snake_case keys: `server_url`, `client_id`, …). */
   profile: Readonly<Record<string, unknown>>
   profileName: string
@@ -109,7 +124,7 @@ export function resolveRaw(s: SettingsSources): {
       ['flag', s.flags[spec.key]],
       ['env', s.env[`AUTHGATE_${spec.env}`]],
       ['bare-env', spec.bare ? s.env[spec.env] : undefined],
-      ['.env', spec.dotenv === false ? undefined : dotenvValue(s.dotenv, spec)],
+      ['.env', spec.dotenv ? dotenvValue(s.dotenv, spec) : undefined],
       ['profile', profileValue === undefined || profileValue === null ? undefined : String(profileValue)],
       ['default', spec.fallback],
     ]
@@ -118,10 +133,6 @@ export function resolveRaw(s: SettingsSources): {
     origin[spec.key] = hit?.[0] ?? 'unset'
   }
   return { raw, origin }
-}
-
-function dotenvValue(dotenv: Readonly<Record<string, string>>, spec: Spec): string | undefined {
-  return dotenv[`AUTHGATE_${spec.env}`] || (spec.bare ? dotenv[spec.env] : undefined)
 }
 
 export function resolveSettings(s: SettingsSources): Settings {
@@ -149,8 +160,70 @@ export function resolveSettings(s: SettingsSources): Settings {
     verbose: parseBool(raw.verbose!, 'verbose'),
     apiUrl: raw.apiUrl === undefined ? serverUrl : checkedUrl(raw.apiUrl, 'API URL', allowInsecureHttp),
     registries: parseRegistries(raw.registry),
+    allowedHosts: parseAllowedHosts(raw.allowHosts),
+    ignoredDotenv: ignoredDotenv(s),
     origin,
   }
+}
+
+/** A `.env` value of a row it may set; a redirect URI there must stay on this machine (a loopback http URI). */
+function dotenvValue(dotenv: Readonly<Record<string, string>>, spec: Spec): string | undefined {
+  const value = dotenv[`AUTHGATE_${spec.env}`] || (spec.bare ? dotenv[spec.env] : undefined)
+  if (spec.key === 'redirectUri' && value !== undefined && !isLoopbackHttp(value)) return undefined
+  return value
+}
+
+function isLoopbackHttp(value: string): boolean {
+  const url = URL.canParse(value) ? new URL(value) : undefined
+  return url?.protocol === 'http:' && isLoopbackHost(url.hostname)
+}
+
+/** Every `AUTHGATE_*` name and every Go bare name in `.env` that it may not set, sorted, each once. */
+function ignoredDotenv(s: SettingsSources): Settings['ignoredDotenv'] {
+  const names = Object.keys(s.dotenv)
+    .filter((name) => s.dotenv[name] !== '' && isSettingName(name) && !isTrustedValue(name, s.dotenv))
+    .sort()
+  return names.length === 0 ? undefined : { file: s.dotenvFile ?? '.env', names }
+}
+
+function isSettingName(name: string): boolean {
+  return name.startsWith('AUTHGATE_') || SPECS.some((spec) => spec.bare && spec.env === name)
+}
+
+function isTrustedValue(name: string, dotenv: Readonly<Record<string, string>>): boolean {
+  const spec = SPECS.find((x) => x.dotenv && (name === `AUTHGATE_${x.env}` || (x.bare && name === x.env)))
+  return spec !== undefined && (spec.key !== 'redirectUri' || isLoopbackHttp(dotenv[name]!))
+}
+
+/** The line a command prints once when `.env` named settings it may not set. */
+export function dotenvNotice(settings: Pick<Settings, 'ignoredDotenv'>): string | undefined {
+  const ignored = settings.ignoredDotenv
+  if (!ignored) return undefined
+  return `warning: ignoring ${ignored.names.join(', ')} in ${ignored.file}: a working-directory .env may only set the server, client, scope and sign-in settings`
+}
+
+/**
+ * `HOST[:PORT]` items (comma-separated in the environment). A host alone allows all its ports; the check itself is
+ * `isAllowedOrigin`. IPv6 literals keep their brackets.
+ */
+export function parseAllowedHosts(value: string | undefined): string[] {
+  const items = (value ?? '').split(',').map((item) => item.trim().toLowerCase())
+  return items.filter(Boolean).map((item) => {
+    if (!URL.canParse(`http://${item}`) || new URL(`http://${item}`).host !== item.replace(/:80$/, '')) {
+      throw new UsageError(`invalid --allow-host ${JSON.stringify(item)}: expected HOST or HOST:PORT`)
+    }
+    return item
+  })
+}
+
+/**
+ * Whether a token may go to `url`: the server's and the API URL's origins, and the allowed hosts (a host without a
+ * port allows all its ports).
+ */
+export function isAllowedOrigin(url: URL, settings: Pick<Settings, 'serverUrl' | 'apiUrl' | 'allowedHosts'>): boolean {
+  if ([settings.serverUrl, settings.apiUrl].some((base) => new URL(base).origin === url.origin)) return true
+  const port = url.port || (url.protocol === 'https:' ? '443' : '80')
+  return settings.allowedHosts.some((item) => item === url.hostname || item === `${url.hostname}:${port}`)
 }
 
 /** The session the settings name; a missing client id is the most common first-run mistake, so say how to set it. */

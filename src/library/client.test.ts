@@ -181,7 +181,12 @@ test('fetch: bearer token, relative URLs under apiUrl, 401 → one refresh and o
 test('fetch: a Request object and a full URL; a 403 is returned as it is, without a refresh', async (t) => {
   const f = fake(t, () => new Response('forbidden', { status: 403 }))
   await f.seed(tokens(1, 3_600_000))
-  const client = createClient(f.options)
+  await assert.rejects(
+    createClient(f.options).fetch('https://other.example/x'),
+    (e: unknown) => e instanceof UsageError && /https:\/\/other\.example.*--allow-host/.test(e.message),
+  )
+  assert.equal(f.seen.length, 0, 'refused before any request: no token, no refresh')
+  const client = createClient({ ...f.options, allowedHosts: ['other.example'] })
   const res = await client.fetch(new Request('https://other.example/x', { headers: { 'x-a': '1' } }))
   assert.equal(res.status, 403)
   assert.deepEqual(

@@ -67,7 +67,7 @@ async function authorizedFetch(
   init: RequestInit | undefined,
 ): Promise<Response> {
   const request = new Request(input instanceof Request ? input : targetOf(input, settings), init)
-  const url = resolveApiTarget(request.url, settings.apiUrl, settings.allowInsecureHttp)
+  const url = resolveApiTarget(request.url, settings)
   const body = request.body ? await request.arrayBuffer() : undefined
   const signals = [request.signal, deps.signal].filter((s): s is AbortSignal => s !== undefined)
   const base: RequestInit = { method: request.method, headers: request.headers, body, redirect: init?.redirect }
@@ -77,5 +77,5 @@ async function authorizedFetch(
 }
 
 function targetOf(input: string | URL, settings: Settings): URL {
-  return resolveApiTarget(String(input), settings.apiUrl, settings.allowInsecureHttp)
+  return resolveApiTarget(String(input), settings)
 }

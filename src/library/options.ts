@@ -15,6 +15,11 @@ export interface ClientOptions {
   scope?: string
   /** Base URL for relative URLs given to `client.fetch` (default: the server URL). */
   apiUrl?: string
+  /**
+   * Hosts besides the server's and `apiUrl`'s that `client.fetch` may send the token to: `host` (any port) or
+   * `host:port`. An absolute URL on any other origin is refused with a UsageError.
+   */
+  allowedHosts?: readonly string[]
   /** A named profile from `<user config dir>/authgate/config.json`. */
   profile?: string
   tokenStore?: 'auto' | 'keyring' | 'file' | 'encrypted'
@@ -43,13 +48,14 @@ export interface ClientOptions {
   trace?: (line: string) => void
 }
 
-type Kind = 'string' | 'number' | 'boolean' | 'function' | 'object' | 'signal'
+type Kind = 'string' | 'strings' | 'number' | 'boolean' | 'function' | 'object' | 'signal'
 const KINDS: Record<keyof ClientOptions, Kind> = {
   serverUrl: 'string',
   clientId: 'string',
   clientSecret: 'string',
   scope: 'string',
   apiUrl: 'string',
+  allowedHosts: 'strings',
   profile: 'string',
   tokenStore: 'string',
   tokenFile: 'string',
@@ -88,6 +94,7 @@ export function checkOptions(options: unknown): asserts options is ClientOptions
 
 function hasKind(value: unknown, kind: Kind): boolean {
   if (kind === 'signal') return value instanceof AbortSignal
+  if (kind === 'strings') return Array.isArray(value) && value.every((item) => typeof item === 'string')
   if (kind === 'number') return typeof value === 'number' && Number.isFinite(value) && value >= 0
   if (kind === 'object') return typeof value === 'object' && value !== null && !Array.isArray(value)
   return typeof value === kind
@@ -100,7 +107,9 @@ function article(kind: Kind): string {
       ? 'a finite number >= 0'
       : kind === 'object'
         ? 'an object'
-        : `a ${kind}`
+        : kind === 'strings'
+          ? 'an array of strings'
+          : `a ${kind}`
 }
 
 /** The options as the settings resolver's raw strings (the highest source, like flags on the command line). */
@@ -111,6 +120,7 @@ export function toRawSettings(o: ClientOptions): RawSettings {
     clientSecret: o.clientSecret,
     scope: o.scope,
     apiUrl: o.apiUrl,
+    allowHosts: o.allowedHosts?.join(','),
     tokenStore: o.tokenStore,
     tokenFile: o.tokenFile,
     lockDir: o.lockDir,

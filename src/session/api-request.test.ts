@@ -5,8 +5,8 @@ import type { TokenSet } from '../stores/types.ts'
 import { fetchWithBearer, resolveApiTarget, sendAuthorized } from './api-request.ts'
 import type { TokenRequest } from './engine.ts'
 
-test('resolveApiTarget: paths stay under the API URL; full URLs are the caller naming the destination', () => {
-  const cases: Array<{ target: string; api: string; insecure?: boolean; want: string | RegExp }> = [
+test('resolveApiTarget: paths stay under the API URL; full URLs only to the server, the API URL or allowed hosts', () => {
+  const cases: Array<{ target: string; api: string; insecure?: boolean; allow?: string[]; want: string | RegExp }> = [
     { target: '/user', api: 'https://api.example', want: 'https://api.example/user' },
     { target: 'user', api: 'https://api.example', want: 'https://api.example/user' },
     { target: '/user', api: 'https://api.example/v1', want: 'https://api.example/v1/user' },
@@ -20,9 +20,45 @@ test('resolveApiTarget: paths stay under the API URL; full URLs are the caller n
     { target: '\\\\evil.example', api: 'https://api.example', want: 'https://api.example/evil.example' },
     { target: '../../x', api: 'https://api.example/v1', want: 'https://api.example/x' },
     { target: '', api: 'https://api.example/v1', want: 'https://api.example/v1/' },
-    { target: 'https://other.example/x', api: 'https://api.example', want: 'https://other.example/x' },
-    { target: 'HTTP://127.0.0.1:9/x', api: 'https://api.example', want: 'http://127.0.0.1:9/x' },
-    { target: 'http://other.example/x', api: 'https://api.example', insecure: true, want: 'http://other.example/x' },
+    { target: 'https://api.example/x', api: 'https://api.example/v1', want: 'https://api.example/x' },
+    { target: 'https://auth.example/x', api: 'https://api.example', want: 'https://auth.example/x' },
+    {
+      target: 'https://other.example/x',
+      api: 'https://api.example',
+      want: /refusing to send the token to https:\/\/other\.example: .*--allow-host other\.example/,
+    },
+    {
+      target: 'https://other.example/x',
+      api: 'https://api.example',
+      allow: ['other.example'],
+      want: 'https://other.example/x',
+    },
+    {
+      target: 'https://other.example:8443/x',
+      api: 'https://api.example',
+      allow: ['other.example:443'],
+      want: /--allow-host other\.example:8443/,
+    },
+    {
+      target: 'https://other.example/x',
+      api: 'https://api.example',
+      allow: ['other.example:443'],
+      want: 'https://other.example/x',
+    },
+    { target: 'https://api.example:8443/x', api: 'https://api.example', want: /refusing to send the token/ },
+    { target: 'HTTP://127.0.0.1:9/x', api: 'https://api.example', allow: ['127.0.0.1'], want: 'http://127.0.0.1:9/x' },
+    {
+      target: 'http://127.0.0.1:9/x',
+      api: 'https://api.example',
+      want: /refusing to send the token to http:\/\/127\.0\.0\.1:9/,
+    },
+    {
+      target: 'http://other.example/x',
+      api: 'https://api.example',
+      insecure: true,
+      allow: ['other.example'],
+      want: 'http://other.example/x',
+    },
     {
       target: 'http://other.example/x',
       api: 'https://api.example',
@@ -37,7 +73,13 @@ test('resolveApiTarget: paths stay under the API URL; full URLs are the caller n
     { target: 'javascript:alert(1)', api: 'https://api.example', want: /expected a path/ },
   ]
   for (const c of cases) {
-    const run = () => resolveApiTarget(c.target, c.api, c.insecure === true).href
+    const settings = {
+      serverUrl: 'https://auth.example',
+      apiUrl: c.api,
+      allowedHosts: c.allow ?? [],
+      allowInsecureHttp: c.insecure === true,
+    }
+    const run = () => resolveApiTarget(c.target, settings).href
     if (typeof c.want === 'string') assert.equal(run(), c.want, c.target)
     else assert.throws(run, (e: unknown) => e instanceof UsageError && (c.want as RegExp).test(e.message), c.target)
   }

@@ -1,4 +1,5 @@
 import { isLoopbackHost } from '../config/session-key.ts'
+import { isAllowedOrigin, type Settings } from '../config/settings.ts'
 import { InterruptedError, TemporaryError, UsageError } from '../errors.ts'
 import type { TokenSet } from '../stores/types.ts'
 import type { TokenRequest } from './engine.ts'
@@ -9,33 +10,42 @@ export type TokenSource = (request?: TokenRequest) => Promise<TokenSet>
 /** Longest wait for a resource server's status line and headers; a slow body after that is the caller's business. */
 export const API_HEADERS_TIMEOUT_MS = 30_000
 
+export type ApiTargetSettings = Pick<Settings, 'serverUrl' | 'apiUrl' | 'allowedHosts' | 'allowInsecureHttp'>
+
 /**
- * Where `authgate api <path-or-url>` (and the library's `fetch` with a relative URL) sends the token.
+ * Where `authgate api <path-or-url>` (and the library's `fetch`) sends the token.
  * A path is always joined to the API URL, leading slashes included (`/users` and `users` under
  * `https://api.example/v1` both give `/v1/users`, as gh does under GHES's `/api/v3`), and the result must stay on the
- * API URL's origin: `//evil.example` or `/\evil.example` can never carry the token elsewhere. A full http(s) URL is
- * the caller naming the destination, so it is honoured, with the same plain-http rule as the server URL.
+ * API URL's origin: `//evil.example` or `/\evil.example` can never carry the token elsewhere. A full http(s) URL
+ * may name only the server's or the API URL's origin, or a host the user allowed: callers pass URLs they did not
+ * build (a pagination `next` link), and the bearer must not follow one to another host.
  */
-export function resolveApiTarget(target: string, apiUrl: string, allowInsecureHttp: boolean): URL {
-  if (/^[a-z][a-z0-9+.-]*:/i.test(target)) return absoluteTarget(target, allowInsecureHttp)
-  const base = new URL(apiUrl)
+export function resolveApiTarget(target: string, settings: ApiTargetSettings): URL {
+  if (/^[a-z][a-z0-9+.-]*:/i.test(target)) return absoluteTarget(target, settings)
+  const base = new URL(settings.apiUrl)
   const path = target.replace(/^[\\/]+/, '')
   const url = new URL(`${base.pathname.replace(/\/+$/, '')}/${path}`, base.origin)
   if (url.origin !== base.origin) throw new UsageError(`the path ${JSON.stringify(target)} leaves ${base.origin}`)
   return url
 }
 
-function absoluteTarget(target: string, allowInsecureHttp: boolean): URL {
+function absoluteTarget(target: string, settings: ApiTargetSettings): URL {
   const url = URL.canParse(target) ? new URL(target) : undefined
   if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
     throw new UsageError(`invalid URL ${JSON.stringify(target)}: expected a path, or an absolute http(s) URL`)
   }
   if (url.username || url.password)
     throw new UsageError('the URL must not contain credentials: authgate sends the token')
-  if (url.protocol === 'http:' && !allowInsecureHttp && !isLoopbackHost(url.hostname)) {
+  if (url.protocol === 'http:' && !settings.allowInsecureHttp && !isLoopbackHost(url.hostname)) {
     throw new UsageError(`refusing to send a token over plain http to ${url.hostname}`, {
       hint: 'use https, or pass --allow-insecure-http',
     })
+  }
+  if (!isAllowedOrigin(url, settings)) {
+    throw new UsageError(
+      `refusing to send the token to ${url.origin}: it is neither the server nor the API URL; allow it with --allow-host ${url.host}`,
+      { hint: 'or set AUTHGATE_ALLOW_HOSTS (library: allowedHosts), if that host may receive your access token' },
+    )
   }
   return url
 }

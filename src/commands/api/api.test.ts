@@ -190,8 +190,18 @@ const runCases: RunCase[] = [
     },
   },
   {
-    name: 'a full URL is honoured: the token goes where the user said',
+    name: 'a full URL on another host: refused before anything is sent, naming the origin and --allow-host',
     options: { target: 'https://other.example/v2/me' },
+    server: servers(['AT1-0123456789']),
+    want: {
+      calls: [],
+      error: (e) => e instanceof UsageError && /https:\/\/other\.example.*--allow-host other\.example/.test(e.message),
+    },
+  },
+  {
+    name: 'a full URL on a host the user allowed: the token goes where the user said',
+    options: { target: 'https://other.example/v2/me' },
+    env: { AUTHGATE_ALLOW_HOSTS: 'other.example' },
     server: servers(['AT1-0123456789']),
     want: { calls: ['GET https://other.example/v2/me Bearer AT1-0123456789'], stdout: /"path":"\/v2\/me"/ },
   },

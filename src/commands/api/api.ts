@@ -84,7 +84,7 @@ export function registerApi(program: Command, makeEnv: (cmd: Command) => Command
 export async function runApi(options: ApiOptions, env: CommandEnv): Promise<void> {
   const settings = loadSettings(env.flags, env.deps)
   env.secret(settings.clientSecret)
-  const url = resolveApiTarget(options.target, settings.apiUrl, settings.allowInsecureHttp)
+  const url = resolveApiTarget(options.target, settings)
   const body = await readRequestBody(options.data, env.deps)
   const method = options.method ?? (body ? 'POST' : 'GET')
   const headers = requestHeaders(options.headers, body)

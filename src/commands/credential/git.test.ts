@@ -45,7 +45,11 @@ test("parseGitCredential: git's key=value lines up to a blank line; url= stands 
 })
 
 test('isConfiguredOrigin: only the configured origins, port included, default port the same as none', () => {
-  const configured = ['https://api.example/v1', 'http://127.0.0.1:8080']
+  const configured = {
+    apiUrl: 'https://api.example/v1',
+    serverUrl: 'http://127.0.0.1:8080',
+    allowedHosts: ['git.example'],
+  }
   const cases: Array<[Parameters<typeof isConfiguredOrigin>[0], boolean]> = [
     [{ protocol: 'https', host: 'api.example' }, true],
     [{ protocol: 'HTTPS', host: 'API.example:443' }, true],
@@ -58,6 +62,8 @@ test('isConfiguredOrigin: only the configured origins, port included, default po
     [{ protocol: 'https' }, false],
     [{ host: 'api.example' }, false],
     [{ protocol: 'https', host: 'bad host' }, false],
+    [{ protocol: 'https', host: 'git.example:8443' }, true],
+    [{ protocol: 'https', host: 'other.example' }, false],
   ]
   for (const [request, want] of cases)
     assert.equal(isConfiguredOrigin(request, configured), want, JSON.stringify(request))

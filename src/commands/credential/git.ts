@@ -1,3 +1,4 @@
+import { isAllowedOrigin, type Settings } from '../../config/settings.ts'
 import { getValidTokens } from '../../session/engine.ts'
 import { loadSettings, openSession } from '../../session/open.ts'
 import type { CommandEnv } from '../command-env.ts'
@@ -38,15 +39,17 @@ export function parseGitCredential(text: string): GitCredentialRequest {
 }
 
 /**
- * Pure: answer only for the origins this session is configured for (the API URL and the server URL), so a token for
- * one host is never handed to another that happens to share the helper. The port counts; a default port is the same
- * as none.
+ * Pure: answer only for the origins the user configured (the server URL, the API URL, the allowed hosts), so a token
+ * for one host is never handed to another that happens to share the helper. The port counts; a default port is the
+ * same as none.
  */
-export function isConfiguredOrigin(request: GitCredentialRequest, configured: readonly string[]): boolean {
+export function isConfiguredOrigin(
+  request: GitCredentialRequest,
+  settings: Pick<Settings, 'serverUrl' | 'apiUrl' | 'allowedHosts'>,
+): boolean {
   if (!request.protocol || !request.host) return false
   const asked = `${request.protocol.toLowerCase()}://${request.host.toLowerCase()}`
-  const normalised = URL.canParse(asked) ? new URL(asked).origin : undefined
-  return normalised !== undefined && configured.some((url) => new URL(url).origin === normalised)
+  return URL.canParse(asked) && isAllowedOrigin(new URL(asked), settings)
 }
 
 /** Pure: the helper's answer. `password_expiry_utc` (git ≥ 2.41) keeps a caching helper from outliving the token. */
@@ -71,7 +74,7 @@ export async function runGitCredential(options: GitCredentialOptions, env: Comma
   const request = parseGitCredential(input)
   const settings = loadSettings(env.flags, env.deps)
   env.secret(settings.clientSecret)
-  if (!isConfiguredOrigin(request, [settings.apiUrl, settings.serverUrl])) {
+  if (!isConfiguredOrigin(request, settings)) {
     env.trace?.(
       `credential git: ${request.protocol ?? '?'}://${request.host ?? '?'} is not ${settings.apiUrl} or ${settings.serverUrl}; no answer`,
     )
