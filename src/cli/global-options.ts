@@ -109,7 +109,7 @@ export const GLOBAL_OPTIONS: readonly GlobalOption[] = [
   },
   {
     flag: '--allow-host',
-    key: 'allowHosts',
+    key: 'allowHost',
     arg: '<host[:port]>',
     help: 'a further host that may receive the token, all ports unless one is given (repeatable; AUTHGATE_ALLOW_HOSTS)',
     repeatable: true,

@@ -1,5 +1,5 @@
 import type { RawSettings, Settings } from './settings.ts'
-import { dotenvNotice, resolveSettings } from './settings.ts'
+import { dotenvNotice, ignoredDotenv, resolveSettings } from './settings.ts'
 import { resolve } from 'node:path'
 import { readDotenv, readProfiles } from './sources.ts'
 
@@ -27,8 +27,8 @@ export function loadSettings(
   const profile = profiles.profiles[profileName] ?? {}
   const dotenvFile = resolve(where.cwd, '.env')
   const { env, cwd, paths } = where
-  const settings = resolveSettings({ flags, env, dotenv, dotenvFile, profile, profileName, cwd, paths })
-  const notice = dotenvNotice(settings)
+  // Said before the settings are checked: a refusal they cause is easier to read after it.
+  const notice = dotenvNotice({ ignoredDotenv: ignoredDotenv({ dotenv, dotenvFile }) })
   if (notice) where.warn?.(notice)
-  return settings
+  return resolveSettings({ flags, env, dotenv, dotenvFile, profile, profileName, cwd, paths })
 }

@@ -3,7 +3,16 @@ import { test } from 'node:test'
 import { AuthgateError } from '../errors.ts'
 import { parseDotenv } from './dotenv.ts'
 import { normaliseServerUrl, sessionKey } from './session-key.ts'
-import { requireSession, resolveSettings, type SettingsSources } from './settings.ts'
+import {
+  dotenvNotice,
+  ignoredDotenv,
+  isAllowedOrigin,
+  requireSession,
+  resolveRaw,
+  resolveSettings,
+  SPECS,
+  type SettingsSources,
+} from './settings.ts'
 
 const base: SettingsSources = {
   flags: {},
@@ -169,4 +178,56 @@ test('registries: flag (repeated, joined), env (comma-separated) or profile; nev
     () => resolve({ env: { AUTHGATE_REGISTRY: 'bad host' } }),
     (e: unknown) => e instanceof AuthgateError && e.exitCode === 2 && /invalid registry "bad host"/.test(e.message),
   )
+})
+
+test('.env: only the rows marked dotenv read it; every other setting there is ignored and named', () => {
+  for (const spec of SPECS) {
+    const names = [`AUTHGATE_${spec.env}`, ...(spec.bare ? [spec.env] : [])]
+    for (const name of names) {
+      const sample = spec.key === 'redirectUri' ? 'http://127.0.0.1:9/cb' : 'v-from-dotenv'
+      const { raw, origin } = resolveRaw({ ...base, dotenv: { [name]: sample }, dotenvFile: '/repo/.env' })
+      const ignored = ignoredDotenv({ dotenv: { [name]: sample }, dotenvFile: '/repo/.env' })
+      if (spec.dotenv) {
+        assert.deepEqual([raw[spec.key], origin[spec.key], ignored], [sample, '.env', undefined], name)
+      } else {
+        assert.notEqual(origin[spec.key], '.env', name)
+        assert.deepEqual(ignored, { file: '/repo/.env', names: [name] }, name)
+      }
+    }
+  }
+})
+
+test('.env: a redirect URI must be loopback http; the profile is never chosen there; one notice names all', () => {
+  for (const uri of ['https://127.0.0.1/cb', 'http://evil.example/cb', 'http://app.localhost:1/cb', 'nonsense']) {
+    const s = resolve({ dotenv: { REDIRECT_URI: uri }, dotenvFile: '/repo/.env' })
+    assert.equal(s.redirectUri, 'http://localhost:8888/callback', uri)
+    assert.deepEqual(s.ignoredDotenv?.names, ['REDIRECT_URI'], uri)
+  }
+  const s = resolve({
+    dotenv: { AUTHGATE_PROFILE: 'x', TOKEN_FILE: 'f', SERVER_URL: 'https://a.example', NODE_ENV: 'dev' },
+    dotenvFile: '/repo/.env',
+  })
+  assert.equal(s.serverUrl, 'https://a.example')
+  assert.equal(
+    dotenvNotice(s),
+    'warning: ignoring AUTHGATE_PROFILE, TOKEN_FILE in /repo/.env: a working-directory .env may only set the server, client, scope and sign-in settings',
+  )
+})
+
+test('--allow-host: HOST or HOST:PORT; a host alone allows every port', () => {
+  const s = resolve({ flags: { allowHost: 'A.example,b.example:8443, [::1]:9' } })
+  assert.deepEqual(s.allowedHosts, ['a.example', 'b.example:8443', '[::1]:9'])
+  const allowed = (url: string) => isAllowedOrigin(new URL(url), s)
+  assert.deepEqual(
+    [
+      'https://a.example:1/x',
+      'https://b.example:8443/',
+      'https://b.example/',
+      'http://[::1]:9/',
+      'http://localhost:8080/',
+    ].map(allowed),
+    [true, true, false, true, true],
+  )
+  for (const bad of ['a.example/x', 'user@a.example', 'a.example:x'])
+    assert.throws(() => resolve({ flags: { allowHost: bad } }), /invalid --allow-host/, bad)
 })

@@ -72,7 +72,8 @@ export interface RawSettings {
   verbose?: string
   apiUrl?: string
   registry?: string
-  allowHosts?: string
+  /** `--allow-host` (commander names it so), `ALLOW_HOSTS`: comma-separated. */
+  allowHost?: string
 }
 
 export const SPECS: readonly Spec[] = [
@@ -94,7 +95,7 @@ export const SPECS: readonly Spec[] = [
   { key: 'verbose', env: 'DEBUG', fallback: 'false' },
   { key: 'apiUrl', env: 'API_URL' },
   { key: 'registry', env: 'REGISTRY' },
-  { key: 'allowHosts', env: 'ALLOW_HOSTS' },
+  { key: 'allowHost', env: 'ALLOW_HOSTS' },
 ]
 
 export interface SettingsSources {
@@ -160,7 +161,7 @@ export function resolveSettings(s: SettingsSources): Settings {
     verbose: parseBool(raw.verbose!, 'verbose'),
     apiUrl: raw.apiUrl === undefined ? serverUrl : checkedUrl(raw.apiUrl, 'API URL', allowInsecureHttp),
     registries: parseRegistries(raw.registry),
-    allowedHosts: parseAllowedHosts(raw.allowHosts),
+    allowedHosts: parseAllowedHosts(raw.allowHost),
     ignoredDotenv: ignoredDotenv(s),
     origin,
   }
@@ -179,7 +180,7 @@ function isLoopbackHttp(value: string): boolean {
 }
 
 /** Every `AUTHGATE_*` name and every Go bare name in `.env` that it may not set, sorted, each once. */
-function ignoredDotenv(s: SettingsSources): Settings['ignoredDotenv'] {
+export function ignoredDotenv(s: Pick<SettingsSources, 'dotenv' | 'dotenvFile'>): Settings['ignoredDotenv'] {
   const names = Object.keys(s.dotenv)
     .filter((name) => s.dotenv[name] !== '' && isSettingName(name) && !isTrustedValue(name, s.dotenv))
     .sort()

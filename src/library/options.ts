@@ -120,7 +120,7 @@ export function toRawSettings(o: ClientOptions): RawSettings {
     clientSecret: o.clientSecret,
     scope: o.scope,
     apiUrl: o.apiUrl,
-    allowHosts: o.allowedHosts?.join(','),
+    allowHost: o.allowedHosts?.join(','),
     tokenStore: o.tokenStore,
     tokenFile: o.tokenFile,
     lockDir: o.lockDir,

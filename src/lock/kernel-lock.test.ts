@@ -1,5 +1,15 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { scheduler } from 'node:timers/promises'
@@ -29,6 +39,33 @@ describe('sessionLockPath', () => {
 })
 
 describe('createLockFile', () => {
+  test('the opener itself refuses links, foreign files and shared directories; the victim stays byte for byte', async () => {
+    const uid = statSync(root).uid
+    const strict = createLockFile({ pid: 4242, uid, sleep: realSleep, platform: 'linux' })
+    const cases: Array<{ name: string; plant: (dir: string, lock: string, victim: string) => void; want: RegExp }> = [
+      { name: 'symlink', plant: (_d, lock, victim) => symlinkSync(victim, lock), want: /symbolic link/ },
+      { name: 'hard link', plant: (_d, lock, victim) => linkSync(victim, lock), want: /2 links/ },
+      { name: 'a directory', plant: (_d, lock) => mkdirSync(lock), want: /not a regular file|EISDIR/ },
+      { name: 'group-writable dir', plant: (dir) => chmodSync(dir, 0o770), want: /refusing to use the directory/ },
+      { name: 'foreign owner', plant: () => {}, want: /belongs to uid/ },
+    ]
+    for (const c of cases) {
+      const dir = freshDir()
+      mkdirSync(dir, { mode: 0o700 })
+      const victim = join(root, `victim-${counter}`)
+      writeFileSync(victim, 'precious')
+      const lock = join(dir, 'x.lock')
+      c.plant(dir, lock, victim)
+      const opener = c.name === 'foreign owner' ? createLockFile({ pid: 1, uid: uid + 1, sleep: realSleep }) : strict
+      await assert.rejects(
+        opener(lock, { timeoutMs: 0 }),
+        (e: unknown) => e instanceof StoreError && c.want.test(e.message),
+        c.name,
+      )
+      assert.equal(readFileSync(victim, 'utf8'), 'precious', c.name)
+    }
+  })
+
   test('creates a 0700 directory and a 0600 lock file holding the pid', async () => {
     const path = join(freshDir(), 'nested', 'a.lock')
     const handle = await lockFile(path, { timeoutMs: 1000 })
