@@ -1,4 +1,6 @@
+import { dirname, resolve } from 'node:path'
 import { loadSettings } from '../config/load.ts'
+import { checkPrivateDirectory } from '../lock/private-dir.ts'
 import { dotenvNotice, requireSession, type Settings } from '../config/settings.ts'
 import { escapeTerminal } from '../commands/terminal-text.ts'
 import type { SessionKey } from '../config/session-key.ts'
@@ -19,6 +21,7 @@ export interface FastOutcome {
 }
 
 export type FastDeps = Pick<Deps, 'env' | 'cwd' | 'paths' | 'clock' | 'pid' | 'uid' | 'sleep'> & {
+  platform?: NodeJS.Platform | undefined
   io: { stdout: { write(text: string): unknown }; stderr: { write(text: string): unknown } }
 }
 
@@ -44,6 +47,10 @@ export async function fastToken(argv: readonly string[], deps: FastDeps): Promis
     notice = dotenvNotice(settings)
     if (settings.tokenStore !== 'file' && settings.tokenStore !== 'auto') return {}
     const key = requireSession(settings)
+    // The full program refuses a lock or token directory others can write even when no lock is needed: so must this.
+    const owner = { uid: deps.uid, platform: deps.platform }
+    checkPrivateDirectory(resolve(settings.lockDir), owner)
+    checkPrivateDirectory(dirname(resolve(settings.tokenFile)), owner)
     const store = new FileStore(settings.tokenFile, { lockFile: refuseToLock, lockTimeoutMs: 0, now: deps.clock.now })
     const placed = await store.readPlacement(key)
     // Under `auto`, a session kept in the keyring or the encrypted file has only a pointer here: the full program

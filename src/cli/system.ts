@@ -97,6 +97,7 @@ function fastDeps(): FastDeps {
     clock: { now: () => Date.now() },
     pid: process.pid,
     uid: process.geteuid?.(),
+    platform: process.platform,
     sleep,
     io: { stdout: { write: writeStdout }, stderr: { write: (text: string) => process.stderr.write(text) } },
   }

@@ -4,7 +4,8 @@ import { StoreError } from '../errors.ts'
 export interface OwnerCheck {
   /** The user's uid; undefined checks no owner (Windows has no uids). */
   readonly uid: number | undefined
-  readonly platform: NodeJS.Platform
+  /** Undefined: a POSIX system. */
+  readonly platform?: NodeJS.Platform | undefined
 }
 
 /**

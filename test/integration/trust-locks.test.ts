@@ -115,6 +115,21 @@ describe('lock files and their directories', () => {
     })
   }
 
+  test('`token` with a fresh token (the fast lane, no lock needed) refuses a shared lock dir all the same', async (t) => {
+    const s = signedIn(t, server)
+    writeTokenFile(s.home.tokenFile, sessionAccount(server.url, CLIENT), {
+      access_token: 'AT-fresh-0123456789',
+      token_type: 'Bearer',
+      expires_in: 3600,
+    })
+    chmodSync(s.home.lockDir, 0o777)
+    const out = await runCli(['token', '--server-url', server.url, '--client-id', CLIENT, ...s.home.flags], {
+      home: s.home,
+    })
+    assert.deepEqual([out.code, out.stdout], [1, ''], out.stderr)
+    assert.ok(out.stderr.includes(`refusing to use the directory ${s.home.lockDir}: `), out.stderr)
+  })
+
   test('a private lock dir and a token file linked by the user: the refresh goes through the link', async (t) => {
     const s = signedIn(t, server)
     const target = join(s.home.dir, 'dotfiles', 'tokens.json')
