@@ -47,10 +47,7 @@ export async function fastToken(argv: readonly string[], deps: FastDeps): Promis
     notice = dotenvNotice(settings)
     if (settings.tokenStore !== 'file' && settings.tokenStore !== 'auto') return {}
     const key = requireSession(settings)
-    // The full program refuses a lock or token directory others can write even when no lock is needed: so must this.
-    const owner = { uid: deps.uid, platform: deps.platform }
-    checkPrivateDirectory(resolve(settings.lockDir), owner)
-    checkPrivateDirectory(dirname(resolve(settings.tokenFile)), owner)
+    checkDirectories(settings, deps)
     const store = new FileStore(settings.tokenFile, { lockFile: refuseToLock, lockTimeoutMs: 0, now: deps.clock.now })
     const placed = await store.readPlacement(key)
     // Under `auto`, a session kept in the keyring or the encrypted file has only a pointer here: the full program
@@ -108,6 +105,13 @@ async function awaitPeer(
   if (!adoptable(current)) return exclusive
   exclusive.release()
   return current
+}
+
+/** The full program refuses a lock or token directory others can write even when no lock is needed: so must this. */
+function checkDirectories(settings: Settings, deps: FastDeps): void {
+  const owner = { uid: deps.uid, platform: deps.platform }
+  checkPrivateDirectory(resolve(settings.lockDir), owner)
+  checkPrivateDirectory(dirname(resolve(settings.tokenFile)), owner)
 }
 
 /** Reads under a held lock, releasing it if the read fails (the error goes to the full program). */
