@@ -12,7 +12,7 @@ export interface OwnerCheck {
  * A directory that holds lock files or the token file must be the user's own and writable by nobody else: whoever
  * can write there can swap a lock file for a link to any file of the user's, or the token file for one they read.
  * Only the directory itself is checked, not its parents (as ssh checks ~/.ssh). A directory that does not exist yet
- * passes: authgate creates it 0700.
+ * passes: authgate creates it 0700 when it needs it.
  * @throws StoreError (exit 1) naming the directory.
  */
 export function checkPrivateDirectory(dir: string, owner: OwnerCheck): void {
@@ -21,7 +21,9 @@ export function checkPrivateDirectory(dir: string, owner: OwnerCheck): void {
   try {
     stat = statSync(dir)
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return
+    // Absent (or under a file): nothing to trust or distrust yet; creating it, 0700, reports what goes wrong.
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ENOENT' || code === 'ENOTDIR') return
     throw new StoreError(`cannot check the directory ${dir}: ${(error as Error).message}`, { cause: error })
   }
   const problem = !stat.isDirectory()
