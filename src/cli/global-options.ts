@@ -122,6 +122,13 @@ export const GLOBAL_OPTIONS: readonly GlobalOption[] = [
     repeatable: true,
   },
   {
+    flag: '--grant',
+    key: 'grant',
+    arg: '<grant>',
+    help: 'user (sign in as a person) or client-credentials: a machine session for CI (AUTHGATE_GRANT; default user)',
+    choices: ['user', 'client-credentials'],
+  },
+  {
     flag: '--profile',
     key: 'profile',
     arg: '<name>',

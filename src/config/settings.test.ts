@@ -231,3 +231,39 @@ test('--allow-host: HOST or HOST:PORT; a host alone allows every port', () => {
   for (const bad of ['a.example/x', 'user@a.example', 'a.example:x'])
     assert.throws(() => resolve({ flags: { allowHost: bad } }), /invalid --allow-host/, bad)
 })
+test('--grant: user by default; client-credentials needs a secret; scope sent only when the user set one; never from .env', () => {
+  const secret = { AUTHGATE_CLIENT_SECRET: 's3cret' }
+  const cases: Array<{ name: string; src: Partial<SettingsSources>; want: [string, string | undefined] | RegExp }> = [
+    { name: 'default', src: {}, want: ['user', 'email profile'] },
+    {
+      name: 'machine, default scope not sent',
+      src: { env: { ...secret, AUTHGATE_GRANT: 'client-credentials' } },
+      want: ['client_credentials', undefined],
+    },
+    {
+      name: 'machine, the user scope sent',
+      src: { env: { ...secret, AUTHGATE_GRANT: 'client-credentials', AUTHGATE_SCOPE: ' read  write ' } },
+      want: ['client_credentials', 'read write'],
+    },
+    { name: 'no secret', src: { flags: { grant: 'client-credentials' } }, want: /needs a client secret/ },
+    { name: 'unknown', src: { flags: { grant: 'password' } }, want: /unknown grant "password"/ },
+    {
+      name: '.env ignored',
+      src: { env: secret, dotenv: { AUTHGATE_GRANT: 'client-credentials' } },
+      want: ['user', 'email profile'],
+    },
+  ]
+  for (const c of cases) {
+    if (c.want instanceof RegExp) {
+      assert.throws(
+        () => resolve(c.src),
+        (e: AuthgateError) => e.exitCode === 2 && (c.want as RegExp).test(e.message),
+        c.name,
+      )
+      continue
+    }
+    const s = resolve(c.src)
+    const scope = s.grant === 'user' ? s.scope : s.machineScope
+    assert.deepEqual([s.grant, scope], c.want, c.name)
+  }
+})

@@ -4,6 +4,8 @@ import { isLoopbackHost, normaliseServerUrl, sessionKey, type SessionKey } from 
 
 export type StoreName = 'auto' | 'keyring' | 'file' | 'encrypted'
 export type ClientAuth = 'post' | 'basic'
+/** `user`: a person signs in (`authgate login`); `client_credentials`: a machine session (RFC 6749 §4.4). */
+export type GrantKind = 'user' | 'client_credentials'
 
 /** Everything a command needs, resolved and validated. Durations carry their unit in the name. */
 export interface Settings {
@@ -35,6 +37,10 @@ export interface Settings {
   readonly allowedHosts: readonly string[]
   /** Settings a working-directory `.env` named but may not set (contract, "Where settings may come from"). */
   readonly ignoredDotenv: { readonly file: string; readonly names: readonly string[] } | undefined
+  /** `--grant`: with `client_credentials` tokens come from the client-credentials grant, never from a sign-in. */
+  readonly grant: GrantKind
+  /** The scope the client-credentials grant sends: only one the user set, never the default (AuthGate then grants all). */
+  readonly machineScope: string | undefined
   /** Where each value came from, for `--verbose` and error messages: 'flag', 'env', 'bare-env', '.env', 'profile', 'default'. */
   readonly origin: Readonly<Record<string, string>>
 }
@@ -74,6 +80,7 @@ export interface RawSettings {
   registry?: string
   /** `--allow-host` (commander names it so), `ALLOW_HOSTS`: comma-separated. */
   allowHost?: string
+  grant?: string
 }
 
 export const SPECS: readonly Spec[] = [
@@ -96,6 +103,7 @@ export const SPECS: readonly Spec[] = [
   { key: 'apiUrl', env: 'API_URL' },
   { key: 'registry', env: 'REGISTRY' },
   { key: 'allowHost', env: 'ALLOW_HOSTS' },
+  { key: 'grant', env: 'GRANT', fallback: 'user' },
 ]
 
 export interface SettingsSources {
@@ -141,12 +149,14 @@ export function resolveSettings(s: SettingsSources): Settings {
   const allowInsecureHttp = parseBool(raw.allowInsecureHttp!, 'allow-insecure-http')
   const serverUrl = checkedUrl(raw.serverUrl!, 'server URL', allowInsecureHttp)
   const callbackPort = parsePort(raw.callbackPort!)
+  const scope = raw.scope!.trim().split(/\s+/).join(' ')
+  const grant = parseGrant(raw.grant!, raw.clientSecret)
   return {
     profile: s.profileName,
     serverUrl,
     clientId: raw.clientId,
     clientSecret: raw.clientSecret,
-    scope: raw.scope!.trim().split(/\s+/).join(' '),
+    scope,
     tokenStore: parseStore(raw.tokenStore!),
     tokenFile: absolute(raw.tokenFile, s.cwd) ?? join(s.paths.config, 'tokens.json'),
     lockDir: absolute(raw.lockDir, s.cwd) ?? join(s.paths.cache, 'locks'),
@@ -163,6 +173,8 @@ export function resolveSettings(s: SettingsSources): Settings {
     registries: parseRegistries(raw.registry),
     allowedHosts: parseAllowedHosts(raw.allowHost),
     ignoredDotenv: ignoredDotenv(s),
+    grant,
+    machineScope: origin.scope === 'default' || scope === '' ? undefined : scope,
     origin,
   }
 }
@@ -289,6 +301,19 @@ function parseStore(value: string): StoreName {
 function parseClientAuth(value: string): ClientAuth {
   if (value === 'post' || value === 'basic') return value
   throw new UsageError(`unknown client auth ${JSON.stringify(value)}: expected post or basic`)
+}
+
+/** A machine session authenticates as the client alone: without a secret there is nothing to authenticate with. */
+function parseGrant(value: string, clientSecret: string | undefined): GrantKind {
+  const grant = value === 'user' ? 'user' : value === 'client-credentials' ? 'client_credentials' : undefined
+  if (grant === undefined)
+    throw new UsageError(`unknown grant ${JSON.stringify(value)}: expected user or client-credentials`)
+  if (grant === 'client_credentials' && !clientSecret) {
+    throw new UsageError('--grant client-credentials needs a client secret', {
+      hint: "set AUTHGATE_CLIENT_SECRET (or --client-secret) to the confidential client's secret",
+    })
+  }
+  return grant
 }
 
 function parsePort(value: string): number {

@@ -209,6 +209,7 @@ test('logout: revokes refresh then access token, deletes, reports; status offlin
       serverUrl: SERVER,
       issuer: undefined,
       clientId: 'cli',
+      grant: 'user',
       store: 'file',
       storePath: 'string',
       subject: undefined,

@@ -32,6 +32,8 @@ export interface ClientOptions {
   callbackPort?: number
   redirectUri?: string
   callbackTimeoutMs?: number
+  /** 'client-credentials': a machine session (needs `clientSecret`); tokens come from the client-credentials grant. */
+  grant?: 'user' | 'client-credentials'
   /** Read configuration from these variables (pass `process.env` to behave like the CLI). */
   env?: Readonly<Record<string, string | undefined>>
   /** authgate's config directory (config.json, default tokens.json); default `<user config dir>/authgate`. */
@@ -67,6 +69,7 @@ const KINDS: Record<keyof ClientOptions, Kind> = {
   callbackPort: 'number',
   redirectUri: 'string',
   callbackTimeoutMs: 'number',
+  grant: 'string',
   env: 'object',
   configDir: 'string',
   cacheDir: 'string',
@@ -126,6 +129,7 @@ export function toRawSettings(o: ClientOptions): RawSettings {
     lockDir: o.lockDir,
     clientAuth: o.clientAuth,
     redirectUri: o.redirectUri,
+    grant: o.grant,
     refreshSkew: o.refreshSkewSeconds === undefined ? undefined : String(o.refreshSkewSeconds),
     lockTimeout: o.lockTimeoutMs === undefined ? undefined : `${o.lockTimeoutMs}ms`,
     callbackTimeout: o.callbackTimeoutMs === undefined ? undefined : `${o.callbackTimeoutMs}ms`,

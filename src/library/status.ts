@@ -9,6 +9,8 @@ export interface SessionStatus {
   serverUrl: string
   issuer: string | undefined
   clientId: string
+  /** 'user', or 'client_credentials' for a machine session. */
+  grant: 'user' | 'client_credentials'
   /** 'file' | 'keyring' | 'encrypted'. */
   store: string
   /** The token file, for the file-based stores. */
@@ -35,6 +37,7 @@ export function sessionStatus(
     serverUrl: settings.serverUrl,
     issuer,
     clientId: session.key.clientId,
+    grant: settings.grant,
     store: session.store.kind,
     storePath: fileBased ? session.store.location : undefined,
     subject: identity?.subject,

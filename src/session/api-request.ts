@@ -53,7 +53,8 @@ function absoluteTarget(target: string, settings: ApiTargetSettings): URL {
 /**
  * Sends with a valid token; on 401 asks for a new one and sends once more (contract: "refreshes once, retries once").
  * The engine refreshes under the session lock, and `rejected` lets a peer that already replaced the token win
- * without a second refresh. Without a refresh token there is nothing to try: the 401 goes back to the caller.
+ * without a second refresh. Without a refresh token there is nothing to try, unless the token came from the
+ * client-credentials grant, which can simply be asked again: otherwise the 401 goes back to the caller.
  * `send` is called at most twice and must build a fresh request each time (a body can be read only once).
  */
 export async function sendAuthorized(
@@ -62,7 +63,8 @@ export async function sendAuthorized(
 ): Promise<Response> {
   const first = await tokens()
   const response = await send(first.accessToken)
-  if (response.status !== 401 || !first.refreshToken) return response
+  const renewable = first.refreshToken !== undefined || first.flow === 'client_credentials'
+  if (response.status !== 401 || !renewable) return response
   await response.body?.cancel().catch(() => {})
   const second = await tokens({ force: true, rejected: first.accessToken })
   return send(second.accessToken)

@@ -26,7 +26,7 @@ const fresh: TokenSet = {
   obtainedAtMs: NOW,
 }
 
-/** A protocol double that records refresh calls and answers from a script. */
+/** A protocol double that records refresh calls (and client-credentials grants, as `cc:<scope>`) and answers from a script. */
 function protocolDouble(answer: (rt: string) => Promise<Grant>) {
   const calls: string[] = []
   const protocol: Protocol = {
@@ -34,6 +34,10 @@ function protocolDouble(answer: (rt: string) => Promise<Grant>) {
     refresh: async (rt) => {
       calls.push(rt)
       return answer(rt)
+    },
+    clientCredentials: async (scope) => {
+      calls.push(`cc:${scope ?? ''}`)
+      return answer('')
     },
     identify: async () => ({ verified: undefined }),
   }
@@ -152,4 +156,48 @@ test('single flight: 50 concurrent callers in one process share one refresh', as
   assert.deepEqual(calls, ['RT1'])
   assert.equal(locks, 1, 'one lock acquisition for the whole flight, not 50 queued waiters')
   assert.ok(got.every((t) => t.accessToken === 'AT4'))
+})
+
+const machineGrant = async (): Promise<Grant> => ({ accessToken: 'M2', tokenType: 'Bearer', expiresInSeconds: 3600 })
+
+test('a machine session with nothing stored: one client-credentials grant under the lock, saved with no refresh token', async () => {
+  const store = new MemoryStore([])
+  const { protocol, calls } = protocolDouble(machineGrant)
+  const got = await getValidTokens(context(store, protocol, { machine: { scope: undefined } }))
+  assert.deepEqual(calls, ['cc:'])
+  assert.deepEqual(
+    [got.accessToken, got.refreshToken, got.expiresAtMs, got.flow],
+    ['M2', undefined, NOW + 3600_000, 'client_credentials'],
+  )
+  assert.deepEqual(await store.read(key), got)
+})
+
+test('a machine session: a fresh stored token is used, an expiring one replaced by a new grant with the user scope', async () => {
+  const machineFresh: TokenSet = { ...fresh, refreshToken: undefined, accessToken: 'M1' }
+  const { protocol, calls } = protocolDouble(machineGrant)
+  const ctx = (store: MemoryStore) => context(store, protocol, { machine: { scope: 'read' } })
+  assert.equal((await getValidTokens(ctx(new MemoryStore([{ key, tokens: machineFresh }])))).accessToken, 'M1')
+  assert.deepEqual(calls, [])
+  const expired: TokenSet = { ...stale, refreshToken: undefined, accessToken: 'M0' }
+  assert.equal((await getValidTokens(ctx(new MemoryStore([{ key, tokens: expired }])))).accessToken, 'M2')
+  assert.deepEqual(calls, ['cc:read'])
+})
+
+test('a machine session: a token a peer saved while we waited for the lock is used with no request', async () => {
+  const store = new MemoryStore([])
+  const { protocol, calls } = protocolDouble(machineGrant)
+  const peer: TokenSet = { ...fresh, refreshToken: undefined, accessToken: 'PEER' }
+  const lockFile: SessionContext['lockFile'] = async () => {
+    await store.write(key, peer) // the peer held the lock and saved its grant
+    return { path: '/locks/x.lock', release() {} }
+  }
+  const got = await getValidTokens(context(store, protocol, { machine: { scope: undefined }, lockFile }))
+  assert.equal(got.accessToken, 'PEER')
+  assert.deepEqual(calls, [])
+})
+
+test('a user session with nothing stored still says "not signed in", with no request', async () => {
+  const { protocol, calls } = protocolDouble(machineGrant)
+  await assert.rejects(getValidTokens(context(new MemoryStore([]), protocol)), AuthRequiredError)
+  assert.deepEqual(calls, [])
 })

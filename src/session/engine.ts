@@ -20,6 +20,12 @@ export interface SessionContext {
   /** Loaded on first need, so that `authgate token` with a fresh token never loads protocol code. */
   readonly protocol: () => Promise<Protocol>
   readonly signal?: AbortSignal | undefined
+  /**
+   * A machine session (`--grant client-credentials`): a missing or expiring token is replaced by a client-credentials
+   * grant under the same lock, re-read and save as a refresh, so N processes that start together cause one grant.
+   * `scope` is sent only when the user set one.
+   */
+  readonly machine?: { readonly scope: string | undefined } | undefined
   /** Called with what happened, for `--verbose` and tests: 'fresh' | 'adopted' | 'refreshed'. */
   readonly observe?: ((event: 'fresh' | 'adopted' | 'refreshed') => void) | undefined
   /** Refresh tokens spent by a refresh whose answer could not be saved (see preflight.ts); beside the session lock. */
@@ -42,20 +48,19 @@ export interface TokenRequest {
  */
 export async function getValidTokens(ctx: SessionContext, request: TokenRequest = {}): Promise<TokenSet> {
   const seen = await ctx.store.read(ctx.key) // step 1: no lock on the hot path
-  if (!seen) throw notSignedIn(ctx)
-  if (!needsRefresh(ctx, seen, request)) {
+  if (!seen && !ctx.machine) throw notSignedIn(ctx)
+  if (seen && !needsRefresh(ctx, seen, request)) {
     ctx.observe?.('fresh')
     return seen
   }
   const lock = await ctx.lockFile(ctx.lockPath, { timeoutMs: ctx.lockTimeoutMs, signal: ctx.signal }) // step 2
   try {
     const current = await ctx.store.read(ctx.key) // step 3: a peer may have refreshed while we waited
-    if (!current) throw notSignedIn(ctx)
-    if (peerRefreshed(ctx, seen, current, request)) {
+    if (current && peerRefreshed(ctx, seen, current, request)) {
       ctx.observe?.('adopted')
       return current
     }
-    const fresh = await refreshAndSave(ctx, current) // steps 4–6
+    const fresh = ctx.machine ? await grantAndSave(ctx, ctx.machine.scope) : await refreshAndSave(ctx, current)
     ctx.observe?.('refreshed')
     return fresh
   } finally {
@@ -67,15 +72,23 @@ function needsRefresh(ctx: SessionContext, tokens: TokenSet, request: TokenReque
   return request.force === true || isExpiring(tokens, ctx.clock.now(), ctx.refreshSkewSeconds)
 }
 
-function peerRefreshed(ctx: SessionContext, seen: TokenSet, current: TokenSet, request: TokenRequest): boolean {
+function peerRefreshed(
+  ctx: SessionContext,
+  seen: TokenSet | undefined,
+  current: TokenSet,
+  request: TokenRequest,
+): boolean {
   const nowMs = ctx.clock.now()
+  // A machine session with nothing stored: whatever a peer saved meanwhile is its grant.
+  if (seen === undefined) return !request.force && !isExpiring(current, nowMs, ctx.refreshSkewSeconds)
   if (request.rejected !== undefined) {
     return current.accessToken !== request.rejected && !isExpiring(current, nowMs, ctx.refreshSkewSeconds)
   }
   return !request.force && hasPeerRefreshed(seen, current, nowMs, ctx.refreshSkewSeconds)
 }
 
-async function refreshAndSave(ctx: SessionContext, current: TokenSet): Promise<TokenSet> {
+async function refreshAndSave(ctx: SessionContext, current: TokenSet | undefined): Promise<TokenSet> {
+  if (!current) throw notSignedIn(ctx)
   if (!current.refreshToken) {
     throw new AuthRequiredError(`the access token for ${ctx.key.serverUrl} has expired and there is no refresh token`)
   }
@@ -98,6 +111,19 @@ async function refreshAndSave(ctx: SessionContext, current: TokenSet): Promise<T
   }
   const fresh = tokensFromGrant(result, ctx.clock.now(), current)
   await commitOrRetire(ctx, prepared, current.refreshToken, fresh)
+  return fresh
+}
+
+/**
+ * A machine session's token: one client-credentials grant, saved before the lock is released (no refresh token). No
+ * save pre-flight as for a refresh: the grant spends nothing, so a save that fails loses no more than this token.
+ */
+async function grantAndSave(ctx: SessionContext, scope: string | undefined): Promise<TokenSet> {
+  const protocol = await ctx.protocol()
+  if (!protocol.clientCredentials) throw new TypeError('a machine session needs a protocol with clientCredentials')
+  const grant = await protocol.clientCredentials(scope)
+  const fresh = tokensFromGrant(grant, ctx.clock.now(), { flow: 'client_credentials', issuer: await protocol.issuer() })
+  await ctx.store.write(ctx.key, fresh)
   return fresh
 }
 

@@ -60,6 +60,7 @@ export async function openSession(settings: Settings, deps: Deps, options: OpenO
     clock: deps.clock,
     protocol: loadProtocol,
     signal: deps.signal,
+    machine: settings.grant === 'client_credentials' ? { scope: settings.machineScope } : undefined,
   }
   return { settings, key, store, context, protocol: loadProtocol }
 }

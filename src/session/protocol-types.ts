@@ -22,6 +22,11 @@ export interface Identity {
 export interface Protocol {
   readonly issuer: () => Promise<string | undefined>
   refresh(refreshToken: string): Promise<Grant>
+  /**
+   * A machine session's token (RFC 6749 §4.4); `scope` only when the user set one. Optional so that doubles of a
+   * user session's protocol need not stub it; the real protocol (protocol.ts) always has it.
+   */
+  clientCredentials?(scope: string | undefined): Promise<Grant>
   identify(tokens: TokenSet): Promise<Identity>
 }
 

@@ -4,6 +4,7 @@ import type { OAuthContext } from '../oauth/context.ts'
 import { discoverServer, type ServerMetadata } from '../oauth/discovery.ts'
 import { introspect, requestTokenInfo, requestUserInfo, type TokenFacts } from '../oauth/identity.ts'
 import { refreshTokens } from '../oauth/refresh.ts'
+import { requestClientCredentials } from '../oauth/client-credentials.ts'
 import { revokeToken } from '../oauth/revocation.ts'
 import type { TokenSet } from '../stores/types.ts'
 import { buildAuthorizationUrl, exchangeAuthorizationCode } from '../oauth/authorization-code.ts'
@@ -34,6 +35,10 @@ export function createProtocol(
     async refresh(refreshToken: string): Promise<Grant> {
       const as = await discover()
       return classify(refreshTokens(ctx, as, refreshToken), 'refresh')
+    },
+    async clientCredentials(scope: string | undefined): Promise<Grant> {
+      const as = await discover()
+      return classify(requestClientCredentials(ctx, as, scope), 'client-credentials grant')
     },
     async identify(tokens: TokenSet): Promise<Identity> {
       const as = await discover()

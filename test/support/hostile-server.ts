@@ -141,10 +141,13 @@ export interface TokenProxy {
   close(): Promise<void>
 }
 
+/** A session's refresh lock, not its login lock (`<hash>.login.lock`). */
+const isSessionLock = (name: string): boolean => name.endsWith('.lock') && !name.endsWith('.login.lock')
+
 /** The pid stamped in the single `.lock` file of `lockDir` (the CLI writes it when it takes the lock). */
 export function lockHolderPid(lockDir: string): number | undefined {
   try {
-    const locks = readdirSync(lockDir).filter((name) => name.endsWith('.lock'))
+    const locks = readdirSync(lockDir).filter(isSessionLock)
     if (locks.length !== 1) return undefined
     const text = readFileSync(join(lockDir, locks[0]!), 'utf8').trim()
     return /^\d+$/.test(text) ? Number(text) : undefined
@@ -164,7 +167,7 @@ export function blockedLockWaiters(lockPath: string): number {
 /** The single `.lock` file of a lock dir, once it exists. */
 export function sessionLockFile(lockDir: string): string | undefined {
   try {
-    const locks = readdirSync(lockDir).filter((name) => name.endsWith('.lock'))
+    const locks = readdirSync(lockDir).filter(isSessionLock)
     return locks.length === 1 ? join(lockDir, locks[0]!) : undefined
   } catch {
     return undefined

@@ -28,15 +28,19 @@ export const RESOURCE_SERVER_CLIENT = { client_id: 'rs', client_secret: 'rs-secr
 
 const DAY_SECONDS = 24 * 60 * 60
 
-/** Turns a harness client into provider metadata: every CLI grant, native, loopback redirects. */
+/**
+ * Turns a harness client into provider metadata: every CLI grant, native, loopback redirects. A client with a secret
+ * may also use the client-credentials grant (machine sessions), as AuthGate lets confidential clients do.
+ */
 export function toClientMetadata(client: OidcServerClient): ClientMetadata {
   const method = client.token_endpoint_auth_method ?? (client.client_secret ? 'client_secret_basic' : 'none')
+  const machine = client.client_secret === undefined ? [] : ['client_credentials']
   return {
     client_id: client.client_id,
     ...(client.client_secret === undefined ? {} : { client_secret: client.client_secret }),
     token_endpoint_auth_method: method,
     application_type: 'native',
-    grant_types: [DEVICE_CODE_GRANT, 'authorization_code', 'refresh_token'],
+    grant_types: [DEVICE_CODE_GRANT, 'authorization_code', 'refresh_token', ...machine],
     response_types: ['code'],
     redirect_uris: client.redirect_uris ?? LOOPBACK_REDIRECT_URIS,
   }
@@ -78,6 +82,7 @@ export function buildConfiguration(input: ConfigurationInput): Configuration {
     features: {
       devInteractions: { enabled: true },
       deviceFlow: { enabled: true },
+      clientCredentials: { enabled: true },
       // A client may revoke only its own tokens; anyone else's are ignored, as RFC 7009 §2.2 allows.
       revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       // Any registered client may introspect any token: the 'rs' client stands in for an API.
@@ -101,6 +106,7 @@ function buildTtl(accessTokenTtlSeconds: number): Configuration['ttl'] {
   return {
     // One function for device, authorization_code and refresh grants alike.
     AccessToken: () => accessTokenTtlSeconds,
+    ClientCredentials: () => accessTokenTtlSeconds,
     AuthorizationCode: 60,
     DeviceCode: 600,
     IdToken: 3600,

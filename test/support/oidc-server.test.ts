@@ -86,6 +86,7 @@ test('device flow approved through the model backdoor; refresh rotates; TTL appl
       grantsRevoked: 0,
       deviceGrants: 1,
       authCodeGrants: 0,
+      clientCredentialsGrants: 0,
     },
   )
 })
@@ -293,4 +294,22 @@ test('quirks (issue 14): nonce required for openid; invalid_grant and revocation
   assert.deepEqual(await post(tokenUrl, spent), [400, 'text/html', '<p>no</p>'])
   assert.deepEqual(await post(revokeUrl, { token: tokens.access_token }), [401, 'text/plain', 'who are you'])
   assert.equal(server.stats.invalidGrants, 1)
+})
+
+test('a confidential client gets a client-credentials token (no refresh token); a public client is refused', async (t) => {
+  const server = await start(t)
+  const confidential = await oidc.discovery(
+    new URL(server.url),
+    'cli-confidential',
+    'cli-confidential-secret',
+    oidc.ClientSecretPost('cli-confidential-secret'),
+    insecure,
+  )
+  const tokens = await oidc.clientCredentialsGrant(confidential)
+  assert.equal(tokens.refresh_token, undefined)
+  assert.equal(tokens.expires_in, 3600)
+  assert.equal((await server.introspect(tokens.access_token)).active, true)
+  assert.equal(server.stats.clientCredentialsGrants, 1)
+  await assert.rejects(oidc.clientCredentialsGrant(await publicClient(server)), oidc.ResponseBodyError)
+  assert.equal(server.stats.clientCredentialsGrants, 1)
 })

@@ -36,6 +36,8 @@ export interface OidcServerStats {
   grantsRevoked: number
   deviceGrants: number
   authCodeGrants: number
+  /** client_credentials grants answered with a token. */
+  clientCredentialsGrants: number
 }
 
 export interface OidcTestServer {
@@ -125,6 +127,7 @@ function countGrants(provider: Provider): OidcServerStats {
     grantsRevoked: 0,
     deviceGrants: 0,
     authCodeGrants: 0,
+    clientCredentialsGrants: 0,
   }
   provider.on('grant.success', (ctx) => {
     const type = grantType(ctx)
@@ -134,6 +137,7 @@ function countGrants(provider: Provider): OidcServerStats {
     }
     if (type === DEVICE_CODE_GRANT) stats.deviceGrants++
     if (type === 'authorization_code') stats.authCodeGrants++
+    if (type === 'client_credentials') stats.clientCredentialsGrants++
   })
   provider.on('grant.error', (ctx, err) => {
     if (grantType(ctx) === 'refresh_token') stats.refreshGrants++

@@ -2,6 +2,7 @@ import type { Command } from 'commander'
 import { UsageError } from '../../errors.ts'
 import type { Flow } from '../../session/login.ts'
 import { toSafeJson } from '../terminal-text.ts'
+import { getValidTokens } from '../../session/engine.ts'
 import { loadSettings, openSession, type OpenSession } from '../../session/open.ts'
 import type { Identity } from '../../session/protocol-types.ts'
 import type { TokenSet } from '../../stores/types.ts'
@@ -56,6 +57,7 @@ export async function runLogin(options: LoginOptions, env: CommandEnv): Promise<
   const settings = loadSettings(env.flags, env.deps)
   env.secret(settings.clientSecret)
   const session = await openSession(settings, env.deps, { trace: env.trace })
+  if (settings.grant === 'client_credentials') return machineLogin(session, env, options)
   const ui = stderrLoginUi({
     say: env.say,
     write: (text) => void env.deps.io.stderr.write(text),
@@ -76,6 +78,22 @@ export async function runLogin(options: LoginOptions, env: CommandEnv): Promise<
     env.say(`Saved profile "${settings.profile}" in ${path}.`)
   }
   env.say(signedIn(report, session))
+  if (options.json) env.deps.io.stdout.write(`${toSafeJson(report)}\n`)
+}
+
+/**
+ * A machine session has nobody to sign in: say so, and get (or reuse) its token the way `token` does, so that a
+ * wrong secret shows up now rather than in the first CI job.
+ */
+async function machineLogin(session: OpenSession, env: CommandEnv, options: LoginOptions): Promise<void> {
+  env.say(
+    'No sign-in is needed with --grant client-credentials: `authgate token` (and api, the helpers, the library) get ' +
+      'tokens with the client-credentials grant.',
+  )
+  const tokens = await getValidTokens(session.context)
+  for (const secret of [tokens.accessToken, tokens.idToken]) env.secret(secret)
+  const report = buildReport(session.settings, session, tokens, undefined, tokens.issuer, env.deps.clock.now())
+  env.say(`Checked: the client's credentials work; the token expires ${report.expires_at ?? 'at an unknown time'}.`)
   if (options.json) env.deps.io.stdout.write(`${toSafeJson(report)}\n`)
 }
 

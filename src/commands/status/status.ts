@@ -18,6 +18,8 @@ export interface StatusReport {
   server_url: string
   issuer: string | null
   client_id: string
+  /** `user`, or `client_credentials` for a machine session (`--grant client-credentials`). */
+  grant: 'user' | 'client_credentials'
   store: string
   store_path: string | null
   subject: string | null
@@ -49,7 +51,15 @@ export async function runStatus(options: StatusOptions, env: CommandEnv): Promis
       ? `${toSafeJson(report)}\n`
       : escapeTerminal(describe(report, identity, tokensLine(settings, session.store))),
   )
-  if (!tokens) throw new AuthRequiredError(`not signed in to ${settings.serverUrl} as client ${session.key.clientId}`)
+  if (!tokens) {
+    const machine = settings.grant === 'client_credentials'
+    throw new AuthRequiredError(
+      `${machine ? 'no token yet' : 'not signed in'} for ${settings.serverUrl} as client ${session.key.clientId}`,
+      machine
+        ? { hint: 'run `authgate token`: a machine session gets its token with the client-credentials grant' }
+        : {},
+    )
+  }
 }
 
 export function buildReport(
@@ -66,6 +76,7 @@ export function buildReport(
     server_url: settings.serverUrl,
     issuer: issuer ?? null,
     client_id: session.key.clientId,
+    grant: settings.grant,
     store: session.store.kind,
     store_path: fileBased ? session.store.location : null,
     subject: identity?.subject ?? null,
@@ -89,16 +100,24 @@ function tokensLine(settings: Pick<Settings, 'tokenStore'>, store: Pick<TokenSto
 }
 
 function describe(r: StatusReport, identity: Identity | undefined, tokens: string): string {
+  if (!r.signed_in && r.grant === 'client_credentials') {
+    return `No token yet for ${r.server_url} (client ${r.client_id}, grant: client_credentials); \`authgate token\` gets one.\n`
+  }
   if (!r.signed_in) return `Not signed in to ${r.server_url} (client ${r.client_id}).\n`
   const who = r.username ?? r.subject
   const lines = [
     `Signed in to ${r.server_url}${who ? ` as ${who}` : ''}`,
     r.issuer && r.issuer !== r.server_url ? `  issuer:   ${r.issuer}` : '',
     `  client:   ${r.client_id}`,
+    r.grant === 'client_credentials'
+      ? '  grant:    client_credentials (a machine session: `authgate token` renews it)'
+      : '',
     r.subject && r.username ? `  subject:  ${r.subject}` : '',
     `  scopes:   ${r.scope ?? '(not stated)'}`,
     `  expires:  ${r.expires_at ? `${r.expires_at} (${r.expires_in === 0 ? 'expired; `authgate token` refreshes it' : `in ${duration(r.expires_in!)}`})` : 'unknown'}`,
-    `  refresh:  ${r.has_refresh_token ? 'yes' : 'no (sign in again when the access token expires)'}`,
+    r.grant === 'user'
+      ? `  refresh:  ${r.has_refresh_token ? 'yes' : 'no (sign in again when the access token expires)'}`
+      : '',
     `  tokens:   ${tokens}`,
     `  verified: ${r.verified === null ? (identity ? 'the server could not say' : 'not checked (--offline)') : r.verified ? `yes (${identity?.source})` : `no: the server rejected the access token (${identity?.source})`}`,
   ]
