@@ -5,10 +5,8 @@
  */
 export async function openBrowser(url: string): Promise<void> {
   const { default: open } = await import('open')
+  // open 11 resolves once the opener has spawned (and rejects if it cannot be): its 'spawn' event is already past, so
+  // waiting for it here, as this did, hung every sign-in that really opened a browser.
   const child = await open(url, { wait: false })
-  await new Promise<void>((resolve, reject) => {
-    child.once('error', reject)
-    child.once('spawn', () => resolve())
-  })
   child.unref()
 }

@@ -5,6 +5,7 @@ import { registerCompletion } from '../commands/completion/completion.ts'
 import { registerCredential } from '../commands/credential/credential.ts'
 import { registerExec } from '../commands/exec/exec.ts'
 import { registerImport } from '../commands/import/import.ts'
+import { addLoginOption } from '../commands/login/interactive.ts'
 import { registerLogin } from '../commands/login/login.ts'
 import { registerLogout } from '../commands/logout/logout.ts'
 import { runRefresh } from '../commands/refresh/refresh.ts'
@@ -17,13 +18,14 @@ type MakeEnv = (cmd: Command) => CommandEnv
 /** Every command, in the order `--help` lists them. Each parses its own options, then calls its run function. */
 export function registerCommands(program: Command, makeEnv: MakeEnv): void {
   registerLogin(program, makeEnv)
-  program
-    .command('token')
-    .description('print a valid access token, refreshing it first if it is expiring (never interactive)')
-    .action(async (_o, cmd: Command) => {
-      const env = makeEnv(cmd)
-      await runToken({ json: env.json }, env)
-    })
+  addLoginOption(
+    program
+      .command('token')
+      .description('print a valid access token, refreshing it first if it is expiring (interactive only with --login)'),
+  ).action(async (o: { login?: boolean }, cmd: Command) => {
+    const env = makeEnv(cmd)
+    await runToken({ json: env.json, login: o.login === true }, env)
+  })
   program
     .command('refresh')
     .description('refresh now if the token is expiring (always with --force), under the same lock as `token`')

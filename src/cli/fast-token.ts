@@ -58,6 +58,7 @@ export async function fastToken(argv: readonly string[], deps: FastDeps): Promis
     const expiring = isExpiring(seen, deps.clock.now(), settings.refreshSkewSeconds)
     if (expiring && !seen.refreshToken) return {}
     const tokens = expiring ? await awaitPeer(settings, key, store, seen, deps) : seen
+    if (tokens === undefined) return {}
     if (!('accessToken' in tokens)) return { heldLock: tokens }
     if (notice) say(`${notice}\n`)
     deps.io.stdout.write(`${tokens.accessToken}\n`)
@@ -77,7 +78,7 @@ export async function fastToken(argv: readonly string[], deps: FastDeps): Promis
  * is returned still held and the full program refreshes under it. Whoever finds it taken waits for a *shared* lock:
  * when the refresher releases, every waiter wakes at once and re-reads in parallel, instead of the kernel handing an
  * exclusive lock down a queue of N processes one by one. A waiter that still finds the token stale (the refresher
- * failed) queues for the exclusive lock like anyone else.
+ * failed) queues for the exclusive lock like anyone else. Undefined: the session is gone, and no lock is held.
  */
 async function awaitPeer(
   settings: Settings,
@@ -85,7 +86,7 @@ async function awaitPeer(
   store: FileStore,
   seen: TokenSet,
   deps: FastDeps,
-): Promise<TokenSet | LockHandle> {
+): Promise<TokenSet | LockHandle | undefined> {
   const { createLockFile, sessionLockPath } = await import('../lock/kernel-lock.ts')
   const lockFile = createLockFile({ pid: deps.pid, uid: deps.uid, sleep: deps.sleep, waiter: 'thread' })
   const path = sessionLockPath(settings.lockDir, key)
@@ -102,9 +103,15 @@ async function awaitPeer(
     exclusive = await lockFile(path, { timeoutMs: left() })
   }
   const current = await readReleasing(store, key, exclusive)
-  if (!adoptable(current)) return exclusive
+  if (adoptable(current)) {
+    exclusive.release()
+    return current
+  }
+  if (current !== undefined) return exclusive
+  // The entry is gone (a peer's refresh was rejected): the full program has nothing to refresh, so it would never take
+  // this lock, and handing it over would keep it held through a `--login` sign-in that needs it to save.
   exclusive.release()
-  return current
+  return undefined
 }
 
 /** The full program refuses a lock or token directory others can write even when no lock is needed: so must this. */

@@ -17,6 +17,8 @@ test('parseTokenArgv: the fast lane takes only what commander would take the sam
       want: { flags: { allowInsecureHttp: 'true' }, json: false, verbose: false },
     },
     { argv: ['status'], want: undefined },
+    { argv: ['token', '--login', '--client-id', 'x'], want: { flags: { clientId: 'x' }, json: false, verbose: false } },
+    { argv: ['--login', 'token'], want: undefined },
     { argv: ['token', '--help'], want: undefined },
     { argv: ['token', '--unknown'], want: undefined },
     { argv: ['token', '--client-id'], want: undefined },

@@ -153,6 +153,8 @@ export function parseTokenArgv(
       sawCommand = true
       continue
     }
+    // `token --login`: a usable token is printed here as without it; the sign-in, if needed, is the full program's.
+    if (arg === '--login' && sawCommand) continue
     const eq = arg.indexOf('=')
     const name = eq > 0 ? arg.slice(0, eq) : arg
     const option = GLOBAL_OPTIONS.find((o) => o.flag === name)

@@ -1,8 +1,8 @@
 import type { Settings } from '../config/settings.ts'
 import type { Deps } from '../session/deps.ts'
-import { getValidTokens } from '../session/engine.ts'
 import { loadSettings, openSession, type GlobalFlags } from '../session/open.ts'
 import type { TokenSet } from '../stores/types.ts'
+import { tokenSourceWithLogin } from './login/interactive.ts'
 
 /** What every command's run function receives besides its own options. */
 export interface CommandEnv {
@@ -24,15 +24,17 @@ export function rfc3339(ms: number | undefined): string | null {
 
 /**
  * The configured session's valid tokens, refreshed first when expiring, by the same engine path as `authgate token`;
- * both tokens and the client secret are registered as secrets before anything can print them.
+ * both tokens and the client secret are registered as secrets before anything can print them. With `login` (the
+ * command's `--login`, see login/interactive.ts) a missing or rejected session becomes an interactive sign-in.
  */
 export async function validTokens(
   env: CommandEnv,
   settings: Settings = loadSettings(env.flags, env.deps),
+  options: { login?: boolean } = {},
 ): Promise<TokenSet> {
   env.secret(settings.clientSecret)
   const session = await openSession(settings, env.deps, { trace: env.trace })
-  const tokens = await getValidTokens(session.context)
+  const tokens = await tokenSourceWithLogin(session, env, options.login === true)()
   env.secret(tokens.accessToken)
   env.secret(tokens.refreshToken)
   return tokens

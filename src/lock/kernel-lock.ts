@@ -57,6 +57,14 @@ export function sessionLockPath(lockDir: string, key: SessionKey): string {
 }
 
 /**
+ * `<lock dir>/<sha256 of the session>.login.lock`: serialises interactive sign-ins (one browser tab, one device code)
+ * apart from the refresh lock, which a `token` must never wait on while a person types.
+ */
+export function loginLockPath(lockDir: string, key: SessionKey): string {
+  return join(resolve(lockDir), `${key.hash}.login.lock`)
+}
+
+/**
  * Every lock file (the session lock, the store lock `<token file>.lock`, the login lock `<hash>.login.lock`) is
  * opened by this one LockFile, so the checks below hold for all of them.
  * A LockFile backed by a kernel advisory lock (Linux OFD lock, macOS flock, Windows LockFileEx) on a file of its own,
@@ -116,6 +124,7 @@ async function acquire(fd: number, lockPath: string, options: LockOptions, deps:
     else if (native().tryLock(fd, 0, 0, { shared })) return
     else if (options.timeoutMs === 0) outcome = 'timeout'
     else {
+      options.onWait?.(readHolderPid(lockPath))
       waiter = startWaiter(fd, deps.platform ?? platform(), deps.waiter ?? 'process', shared)
       outcome = await raceWaiter(waiter.acquired, options, deps)
     }

@@ -20,6 +20,7 @@ export function memoryLock(): LockFile & { held: Set<string> } {
   }
   const lock = (async (path, options) => {
     if (!held.has(path)) return grant(path)
+    if (options.timeoutMs > 0) options.onWait?.(undefined)
     return new Promise<LockHandle>((resolve, reject) => {
       const waiter = () => resolve(grant(path))
       const queue = queues.get(path) ?? []

@@ -13,6 +13,11 @@ export interface LockOptions {
    */
   shared?: boolean | undefined
   signal?: AbortSignal | undefined
+  /**
+   * Called once when the lock is taken and we are about to wait, with the holder's pid when it has stamped one: a
+   * waiter that may wait for minutes (the login lock) says whom it waits for.
+   */
+  onWait?: ((holderPid: number | undefined) => void) | undefined
 }
 
 /** Takes an exclusive lock on a file path, waiting without polling. */

@@ -14,6 +14,8 @@ export interface SessionContext {
   readonly lockFile: LockFile
   /** `<lock dir>/<key.hash>.lock`, whatever the store backend. */
   readonly lockPath: string
+  /** `<lock dir>/<key.hash>.login.lock`: taken only by interactive sign-ins, never by the refresh path. */
+  readonly loginLockPath?: string | undefined
   readonly lockTimeoutMs: number
   readonly refreshSkewSeconds: number
   readonly clock: { now(): number }

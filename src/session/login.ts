@@ -17,6 +17,7 @@ import type { Grant, LoginProtocol, Protocol } from './protocol-types.ts'
 import { saveLoginTokens } from './placement.ts'
 import { tokensFromGrant } from './grant-tokens.ts'
 import { guardLoginGrants } from './preflight.ts'
+import { peerSignedIn, serialiseSignIn } from './login-lock.ts'
 
 export type { Flow } from './login-browser.ts'
 export type { DeviceUi } from './login-device.ts'
@@ -72,12 +73,19 @@ export interface LoginUi extends DeviceUi, BrowserUi {
   flow?(flow: Flow, reason: string | undefined): void
   /** Where the tokens went (auto's choice, a session moved between backends), one line each. */
   note?(line: string): void
+  /** Another process is signing in to this session: we wait for it (`holderPid` when known). */
+  waitingForPeer?(holderPid: number | undefined): void
 }
 
 export interface LoginRequest {
   forced?: Flow | undefined
   /** False with --no-open: the URL is printed, never opened. */
   open: boolean
+  /**
+   * Under the login lock, before signing in: tokens to use instead. Default: those a peer's sign-in saved since this
+   * call began (see peerSignedIn). `--login` passes a full token attempt, refresh included.
+   */
+  reuse?: (() => Promise<TokenSet | undefined>) | undefined
 }
 
 /** The narrow part of an OpenSession the login needs. */
@@ -94,16 +102,39 @@ export type LoginDeps = Pick<Deps, 'clock' | 'sleep' | 'env' | 'platform' | 'bro
 
 export interface LoginResult {
   tokens: TokenSet
-  flow: Flow
+  /** The flow this call signed in with; undefined when it reused a peer's sign-in. */
+  flow: Flow | undefined
+  /** Another process signed in while this one waited on the login lock: its tokens, no sign-in of our own. */
+  reused: boolean
 }
 
 /**
- * Signs in and replaces the session's entry. No lock is held while the person types a code or clicks in the browser;
- * saveLoginTokens takes it only to write. Ctrl+C at any point before the write saves nothing.
+ * Signs in and replaces the session's entry, one sign-in per session at a time (session/login-lock.ts): a second
+ * caller waits for the first and uses its tokens. No refresh lock is held while the person types a code or clicks in
+ * the browser; saveLoginTokens takes it only to write. Ctrl+C at any point before the write saves nothing.
  * @throws InterruptedError, UsageError (--browser with a busy port), RequestFailedError (denied, expired, refused),
- *   TemporaryError, ProtocolError, StoreError.
+ *   TemporaryError (also a login-lock wait that timed out), ProtocolError, StoreError.
  */
 export async function signIn(
+  session: LoginSession,
+  deps: LoginDeps,
+  request: LoginRequest,
+  ui: LoginUi,
+): Promise<LoginResult> {
+  const ctx = session.context
+  const before = await ctx.store.read(ctx.key)
+  const reuse =
+    request.reuse ??
+    (async () => peerSignedIn(before, await ctx.store.read(ctx.key), ctx.clock.now(), ctx.refreshSkewSeconds))
+  const outcome = await serialiseSignIn(ctx, {
+    reuse,
+    waiting: (pid) => ui.waitingForPeer?.(pid),
+    signIn: () => signInNow(session, deps, request, ui),
+  })
+  return 'reused' in outcome ? { tokens: outcome.reused, flow: undefined, reused: true } : outcome.signedIn
+}
+
+async function signInNow(
   session: LoginSession,
   deps: LoginDeps,
   request: LoginRequest,
@@ -115,7 +146,7 @@ export async function signIn(
   const tokens = tokensFromGrant(grant, deps.clock.now(), { issuer: await protocol.issuer(), flow })
   if (deps.signal?.aborted) throw new InterruptedError()
   await saveLoginTokens(session, tokens, deps, (line) => ui.note?.(line))
-  return { tokens, flow }
+  return { tokens, flow, reused: false }
 }
 
 async function obtainGrant(

@@ -34,7 +34,7 @@ export async function openSession(settings: Settings, deps: Deps, options: OpenO
   const store = options.store ?? (await openStore(settings, deps))
   let protocol: Promise<ProtocolHandle> | undefined
   const loadProtocol = () => (protocol ??= buildProtocol(settings, key, deps, options.trace))
-  const [{ createLockFile, sessionLockPath }, { spentMarker }] = await Promise.all([
+  const [{ createLockFile, loginLockPath, sessionLockPath }, { spentMarker }] = await Promise.all([
     import('../lock/kernel-lock.ts'),
     import('../stores/spent-marker.ts'),
   ])
@@ -53,6 +53,7 @@ export async function openSession(settings: Settings, deps: Deps, options: OpenO
       }),
     ),
     lockPath,
+    loginLockPath: loginLockPath(settings.lockDir, key),
     spent: spentMarker(lockPath.replace(/\.lock$/, '.spent')),
     afterPreflight: deps.afterPreflight,
     lockTimeoutMs: settings.lockTimeoutMs,

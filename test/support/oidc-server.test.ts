@@ -87,6 +87,7 @@ test('device flow approved through the model backdoor; refresh rotates; TTL appl
       deviceGrants: 1,
       authCodeGrants: 0,
       clientCredentialsGrants: 0,
+      deviceAuthorizations: 1,
     },
   )
 })

@@ -38,6 +38,8 @@ export interface OidcServerStats {
   authCodeGrants: number
   /** client_credentials grants answered with a token. */
   clientCredentialsGrants: number
+  /** Device authorization requests answered with a code (RFC 8628 §3.2). */
+  deviceAuthorizations: number
 }
 
 export interface OidcTestServer {
@@ -128,6 +130,7 @@ function countGrants(provider: Provider): OidcServerStats {
     deviceGrants: 0,
     authCodeGrants: 0,
     clientCredentialsGrants: 0,
+    deviceAuthorizations: 0,
   }
   provider.on('grant.success', (ctx) => {
     const type = grantType(ctx)
@@ -143,6 +146,7 @@ function countGrants(provider: Provider): OidcServerStats {
     if (grantType(ctx) === 'refresh_token') stats.refreshGrants++
     if (err.error === 'invalid_grant') stats.invalidGrants++
   })
+  provider.on('device_authorization.success', () => stats.deviceAuthorizations++)
   // Emitted for reuse detection and for revoking a refresh token alike: both drop the whole grant.
   provider.on('grant.revoked', () => stats.grantsRevoked++)
   provider.on('server_error', (_ctx, err) => console.error('oidc-server: server_error', err))

@@ -12,7 +12,14 @@ import { parsedOptions } from '../../../test/support/parse-table.ts'
 
 const parse = (argv: string[]) => parsedOptions<ApiOptions>(argv, (p, env, capture) => registerApi(p, env, capture))
 
-const plain: ApiOptions = { target: '/user', method: undefined, headers: [], data: undefined, include: false }
+const plain: ApiOptions = {
+  target: '/user',
+  method: undefined,
+  headers: [],
+  data: undefined,
+  include: false,
+  login: false,
+}
 const usage = (re: RegExp) => (e: unknown) => e instanceof UsageError && re.test(e.message)
 const parseCases: Array<{ argv: string[]; want: ApiOptions | ((err: unknown) => boolean) }> = [
   { argv: ['api', '/user'], want: plain },
@@ -31,6 +38,7 @@ const parseCases: Array<{ argv: string[]; want: ApiOptions | ((err: unknown) => 
   { argv: ['api', '/user', '-d', '@body.json'], want: { ...plain, data: { from: 'file', path: 'body.json' } } },
   { argv: ['api', '/user', '-d', '@-', '-X', 'PUT'], want: { ...plain, method: 'PUT', data: { from: 'stdin' } } },
   { argv: ['api', '-i', 'https://api.example/x'], want: { ...plain, target: 'https://api.example/x', include: true } },
+  { argv: ['api', '--login', '/user'], want: { ...plain, login: true } },
   { argv: ['--api-url', 'https://api.example', 'api', 'x', '--json'], want: { ...plain, target: 'x' } },
   { argv: ['api', '/user', '-H', 'no colon'], want: usage(/invalid header "no colon"/) },
   { argv: ['api', '/user', '-H', 'Bad Name: x'], want: usage(/invalid header/) },

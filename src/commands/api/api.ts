@@ -1,9 +1,9 @@
 import type { Command } from 'commander'
 import { RequestFailedError, UsageError } from '../../errors.ts'
-import { fetchWithBearer, resolveApiTarget, sendAuthorized } from '../../session/api-request.ts'
-import { getValidTokens } from '../../session/engine.ts'
+import { fetchWithBearer, resolveApiTarget, sendAuthorized, type TokenSource } from '../../session/api-request.ts'
 import { loadSettings, openSession } from '../../session/open.ts'
 import type { CommandEnv } from '../command-env.ts'
+import { addLoginOption, tokenSourceWithLogin } from '../login/interactive.ts'
 import { readRequestBody, reasonPhrase, writeResponse } from './api-io.ts'
 
 /** `-d` as given: a literal string, `@file`, or `@-` for stdin. */
@@ -18,6 +18,8 @@ export interface ApiOptions {
   data: DataSource | undefined
   /** -i: the status line and the headers before the body. */
   include: boolean
+  /** --login: sign in interactively (on stderr) when there is no usable session. */
+  login: boolean
 }
 
 export interface ApiFlags {
@@ -25,6 +27,7 @@ export interface ApiFlags {
   header?: string[]
   data?: string
   include?: boolean
+  login?: boolean
 }
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
@@ -37,7 +40,8 @@ export function parseApi(target: string, flags: ApiFlags): ApiOptions {
   const data = flags.data === undefined ? undefined : parseData(flags.data)
   if (data && (method === 'GET' || method === 'HEAD'))
     throw new UsageError(`-d cannot be used with -X ${method}: a ${method} request has no body`)
-  return { target, method, headers: (flags.header ?? []).map(parseHeader), data, include: flags.include === true }
+  const headers = (flags.header ?? []).map(parseHeader)
+  return { target, method, headers, data, include: flags.include === true, login: flags.login === true }
 }
 
 function parseData(value: string): DataSource {
@@ -62,7 +66,7 @@ export function parseHeader(raw: string): [string, string] {
 
 /** Parse, then run (gh's NewCmdApi(f, runF)). */
 export function registerApi(program: Command, makeEnv: (cmd: Command) => CommandEnv, run = runApi): void {
-  program
+  const api = program
     .command('api')
     .description('send an authenticated request; on 401 refresh once (under the lock) and retry once')
     .argument('<path-or-url>', 'a path under --api-url (default: the server URL), or a full http(s) URL')
@@ -74,7 +78,9 @@ export function registerApi(program: Command, makeEnv: (cmd: Command) => Command
     )
     .option('-d, --data <data>', 'request body: a string, @file, or @- for stdin')
     .option('-i, --include', 'print the status line and the response headers before the body')
-    .action(async (target: string, flags: ApiFlags, cmd: Command) => run(parseApi(target, flags), makeEnv(cmd)))
+  addLoginOption(api).action(async (target: string, flags: ApiFlags, cmd: Command) =>
+    run(parseApi(target, flags), makeEnv(cmd)),
+  )
 }
 
 /**
@@ -89,8 +95,9 @@ export async function runApi(options: ApiOptions, env: CommandEnv): Promise<void
   const method = options.method ?? (body ? 'POST' : 'GET')
   const headers = requestHeaders(options.headers, body)
   const session = await openSession(settings, env.deps, { trace: env.trace })
-  const tokens = async (request?: Parameters<typeof getValidTokens>[1]) => {
-    const set = await getValidTokens(session.context, request)
+  const source = tokenSourceWithLogin(session, env, options.login)
+  const tokens: TokenSource = async (request) => {
+    const set = await source(request)
     for (const secret of [set.accessToken, set.refreshToken]) env.secret(secret)
     return set
   }

@@ -79,28 +79,30 @@ test('formatGitCredential: username, password, and the expiry when known', () =>
 
 // ---- parse table: argv → options, with the runners replaced ----
 
-type Parsed = GitCredentialOptions | 'kubectl' | { docker: string }
+type Parsed = GitCredentialOptions | 'kubectl' | 'kubectl --login' | { docker: string }
 const parse = (argv: string[]) =>
   parsedOptions<Parsed>(argv, (p, env, capture) =>
     registerCredential(p, env, {
       git: capture,
-      kubectl: () => capture('kubectl'),
+      kubectl: (o) => capture(o.login ? 'kubectl --login' : 'kubectl'),
       docker: (action) => capture({ docker: action }),
     }),
   )
 
 const parseCases: Array<{ argv: string[]; want: Parsed | ((e: unknown) => boolean) }> = [
-  { argv: ['credential', 'git', 'get'], want: { operation: 'get', username: 'oauth2' } },
-  { argv: ['credential', 'git', 'store'], want: { operation: 'store', username: 'oauth2' } },
+  { argv: ['credential', 'git', 'get'], want: { operation: 'get', username: 'oauth2', login: false } },
+  { argv: ['credential', 'git', '--login', 'get'], want: { operation: 'get', username: 'oauth2', login: true } },
+  { argv: ['credential', 'git', 'store'], want: { operation: 'store', username: 'oauth2', login: false } },
   {
     argv: ['credential', 'git', '--username', 'x-access-token', 'get'],
-    want: { operation: 'get', username: 'x-access-token' },
+    want: { operation: 'get', username: 'x-access-token', login: false },
   },
   {
     argv: ['--server-url', 'https://git.example', 'credential', 'git', 'capability'],
-    want: { operation: 'capability', username: 'oauth2' },
+    want: { operation: 'capability', username: 'oauth2', login: false },
   },
   { argv: ['credential', 'kubectl'], want: 'kubectl' },
+  { argv: ['credential', 'kubectl', '--login'], want: 'kubectl --login' },
   { argv: ['credential', 'kubectl', '--json'], want: 'kubectl' },
   { argv: ['credential', 'git'], want: (e) => e instanceof UsageError && /missing operation/.test(e.message) },
   { argv: ['credential', 'git', '--username', '', 'get'], want: (e) => e instanceof UsageError },
@@ -180,7 +182,7 @@ for (const c of runCases) {
   test(`run: ${c.name}`, async (t) => {
     const run = fakeRun(t, { server: refreshingServer, stdin: c.stdin })
     if (c.seeded !== null) await run.seed(c.seeded ?? freshTokens())
-    const done = runGitCredential({ operation: c.operation ?? 'get', username: 'oauth2' }, run.env)
+    const done = runGitCredential({ operation: c.operation ?? 'get', username: 'oauth2', login: false }, run.env)
     if (c.want.error) await assert.rejects(done, c.want.error)
     else await done
     assert.equal(run.out.stdout, c.want.stdout)

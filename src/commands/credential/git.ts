@@ -1,7 +1,6 @@
 import { isAllowedOrigin, type Settings } from '../../config/settings.ts'
-import { getValidTokens } from '../../session/engine.ts'
-import { loadSettings, openSession } from '../../session/open.ts'
-import type { CommandEnv } from '../command-env.ts'
+import { loadSettings } from '../../session/open.ts'
+import { validTokens, type CommandEnv } from '../command-env.ts'
 import { readText } from './stdin.ts'
 
 export interface GitCredentialOptions {
@@ -9,6 +8,8 @@ export interface GitCredentialOptions {
   operation: string
   /** The username to answer with when git names none: `oauth2` (GitLab, Gitea, Bitbucket); GitHub Apps want `x-access-token`. */
   username: string
+  /** --login: sign in interactively (prompts on stderr; git shows them) when there is no usable session. */
+  login: boolean
 }
 
 /** The attributes of git's request that decide whether we answer (git-credential(1), "INPUT/OUTPUT FORMAT"). */
@@ -80,9 +81,7 @@ export async function runGitCredential(options: GitCredentialOptions, env: Comma
     )
     return
   }
-  const session = await openSession(settings, env.deps, { trace: env.trace })
-  const tokens = await getValidTokens(session.context)
-  for (const secret of [tokens.accessToken, tokens.refreshToken]) env.secret(secret)
+  const tokens = await validTokens(env, settings, { login: options.login })
   const username = request.username ?? options.username
   env.deps.io.stdout.write(
     formatGitCredential({ username, password: tokens.accessToken, expiresAtMs: tokens.expiresAtMs }),

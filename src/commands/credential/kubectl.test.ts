@@ -82,7 +82,7 @@ for (const c of runCases) {
   test(`run: ${c.name}`, async (t) => {
     const run = fakeRun(t, { server: tokenServer, env: c.env })
     if (c.seeded !== null) await run.seed(c.seeded ?? freshTokens())
-    const done = runKubectlCredential(run.env)
+    const done = runKubectlCredential({ login: false }, run.env)
     if (c.want.error) {
       await assert.rejects(done, (e: unknown) => e instanceof AuthgateError && e.exitCode === 4)
       return assert.equal(run.out.stdout, '')

@@ -1,6 +1,4 @@
-import { getValidTokens } from '../../session/engine.ts'
-import { loadSettings, openSession } from '../../session/open.ts'
-import { rfc3339, type CommandEnv } from '../command-env.ts'
+import { rfc3339, validTokens, type CommandEnv } from '../command-env.ts'
 
 export const EXEC_CREDENTIAL_V1 = 'client.authentication.k8s.io/v1'
 const SUPPORTED = [EXEC_CREDENTIAL_V1, 'client.authentication.k8s.io/v1beta1'] as const
@@ -30,6 +28,11 @@ export function execCredentialVersion(execInfo: string | undefined): string {
   }
 }
 
+export interface KubectlCredentialOptions {
+  /** --login: sign in interactively (on stderr, which kubectl passes through) when there is no usable session. */
+  login: boolean
+}
+
 /** Pure: the ExecCredential for a token. */
 export function execCredential(
   accessToken: string,
@@ -46,15 +49,11 @@ export function execCredential(
 
 /**
  * kubectl's exec credential plugin: one JSON document on stdout and nothing else (kubelogin sends even its browser
- * launcher's output to stderr for this). Never interactive; not signed in → exit 4 with the hint on stderr, which
- * kubectl shows.
+ * launcher's output to stderr for this). Not signed in → exit 4 with the hint on stderr, which kubectl shows; with
+ * `--login` (and `interactiveMode: IfAvailable` in the kubeconfig) a sign-in on stderr first.
  */
-export async function runKubectlCredential(env: CommandEnv): Promise<void> {
-  const settings = loadSettings(env.flags, env.deps)
-  env.secret(settings.clientSecret)
-  const session = await openSession(settings, env.deps, { trace: env.trace })
-  const tokens = await getValidTokens(session.context)
-  for (const secret of [tokens.accessToken, tokens.refreshToken]) env.secret(secret)
+export async function runKubectlCredential(options: KubectlCredentialOptions, env: CommandEnv): Promise<void> {
+  const tokens = await validTokens(env, undefined, { login: options.login })
   const version = execCredentialVersion(env.deps.env.KUBERNETES_EXEC_INFO)
   env.deps.io.stdout.write(`${JSON.stringify(execCredential(tokens.accessToken, tokens.expiresAtMs, version))}\n`)
 }

@@ -42,6 +42,7 @@ const parseCases: Array<{ argv: string[]; want: ExecOptions | ((e: unknown) => b
     want: { command: 'curl', args: ['--verbose'], envNames: [] },
   },
   { argv: ['exec', 'make', 'all'], want: { command: 'make', args: ['all'], envNames: [] } },
+  { argv: ['exec', '--login', '--', 'make'], want: { command: 'make', args: [], envNames: [], login: true } },
   { argv: ['exec'], want: (e) => e instanceof CommanderError },
   { argv: ['exec', '--', ''], want: (e) => e instanceof UsageError && /missing command/.test(e.message) },
   {

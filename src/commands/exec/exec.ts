@@ -2,18 +2,21 @@ import type { Command } from 'commander'
 import { CommandFailedError, UsageError } from '../../errors.ts'
 import type { ChildExit } from '../../session/deps.ts'
 import { validTokens, type CommandEnv } from '../command-env.ts'
+import { addLoginOption } from '../login/interactive.ts'
 
 export interface ExecOptions {
   command: string
   args: string[]
   /** Further variables that get the token besides AUTHGATE_TOKEN (`--env`, repeatable). */
   envNames: string[]
+  /** --login: sign in interactively (on stderr) first when there is no usable session. */
+  login?: boolean
 }
 
 /** The variable every `exec`'d command finds its access token in. */
 export const TOKEN_VARIABLE = 'AUTHGATE_TOKEN'
 
-export function parseExecArgs(operands: readonly string[], flags: { env?: string[] }): ExecOptions {
+export function parseExecArgs(operands: readonly string[], flags: { env?: string[]; login?: boolean }): ExecOptions {
   const [command, ...args] = operands
   if (command === undefined || command === '')
     throw new UsageError('missing command: `authgate exec [--env NAME]… -- <command> [args…]`')
@@ -23,7 +26,7 @@ export function parseExecArgs(operands: readonly string[], flags: { env?: string
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
       throw new UsageError(`invalid --env ${JSON.stringify(name)}: expected a variable name such as GITHUB_TOKEN`)
   }
-  return { command, args, envNames }
+  return flags.login ? { command, args, envNames, login: true } : { command, args, envNames }
 }
 
 /** Pure: the child's environment is ours plus the token under each name; the token never goes on its argv. */
@@ -52,7 +55,7 @@ export function exitStatus(exit: ChildExit): number {
 export async function runExec(options: ExecOptions, env: CommandEnv): Promise<void> {
   const spawn = env.deps.spawn
   if (spawn === undefined) throw new TypeError('runExec: deps.spawn is missing')
-  const tokens = await validTokens(env)
+  const tokens = await validTokens(env, undefined, { login: options.login === true })
   const childEnv = childEnvironment(env.deps.env, tokens.accessToken, options.envNames)
   let exit: ChildExit
   try {
@@ -76,13 +79,13 @@ export function registerExec(
   makeEnv: (cmd: Command) => CommandEnv,
   run: (options: ExecOptions, env: CommandEnv) => Promise<void> = runExec,
 ): void {
-  program
+  const exec = program
     .command('exec')
     .description('run a command with a valid access token in its environment (AUTHGATE_TOKEN), never on its argv')
-    .usage('[--env NAME]... -- <command> [args...]')
+    .usage('[--env NAME]... [--login] -- <command> [args...]')
     .option('--env <name>', 'also put the token in this environment variable (repeatable)', collect)
     .argument('<command...>', 'the command and its arguments, after --')
-    .action(async (operands: string[], flags: { env?: string[] }, cmd: Command) =>
-      run(parseExecArgs(operands, flags), makeEnv(cmd)),
-    )
+  addLoginOption(exec).action(async (operands: string[], flags: { env?: string[]; login?: boolean }, cmd: Command) =>
+    run(parseExecArgs(operands, flags), makeEnv(cmd)),
+  )
 }

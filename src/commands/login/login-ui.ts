@@ -20,6 +20,9 @@ export function stderrLoginUi(o: StderrUiOptions): LoginUi {
   let countdownShown = false
   return {
     note: (line) => o.say(line),
+    waitingForPeer(pid) {
+      o.say(`waiting for the sign-in in progress${pid === undefined ? '' : ` (pid ${pid})`}`)
+    },
     flow(flow, reason) {
       if (reason) o.say(`Using the ${flow === 'device' ? 'device' : 'browser'} flow: ${reason}.`)
     },

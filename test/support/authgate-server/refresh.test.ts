@@ -41,6 +41,7 @@ describe('§8.3 fixed mode (default)', () => {
     assert.equal(server.isTokenActive(rt), true)
     assert.deepEqual(server.stats, {
       tokenRequests: 4,
+      deviceAuthorizations: 1,
       refreshGrants: 3,
       successfulRefreshes: 3,
       invalidGrants: 0,

@@ -25,7 +25,13 @@ const ROUTES: Record<string, Route> = {
   'GET /health': { handler: handleHealth },
   'GET /.well-known/openid-configuration': { handler: handleDiscovery },
   'GET /.well-known/jwks.json': { handler: handleJwks },
-  'POST /oauth/device/code': { handler: handleDeviceCode, limiter: 'deviceCode' },
+  'POST /oauth/device/code': {
+    handler: handleDeviceCode,
+    limiter: 'deviceCode',
+    onArrival: (state) => {
+      state.stats.deviceAuthorizations += 1
+    },
+  },
   'POST /oauth/token': {
     handler: handleToken,
     limiter: 'token',

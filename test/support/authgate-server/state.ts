@@ -240,6 +240,7 @@ export function createState(opts: AuthGateServerOptions): { state: ServerState; 
     sessions: new Map(),
     stats: {
       tokenRequests: 0,
+      deviceAuthorizations: 0,
       refreshGrants: 0,
       successfulRefreshes: 0,
       invalidGrants: 0,

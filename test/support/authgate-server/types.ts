@@ -82,6 +82,8 @@ export interface TestClient {
 export interface AuthGateStats {
   /** Every POST /oauth/token that arrived, including ones answered 429. */
   tokenRequests: number
+  /** Every POST /oauth/device/code that arrived, including ones answered 429. */
+  deviceAuthorizations: number
   /** grant_type=refresh_token requests that passed the rate limiter. */
   refreshGrants: number
   /** Refresh grants answered 200. */
