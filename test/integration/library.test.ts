@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test, type TestContext } from 'node:test'
 // The package's own entry, as an application imports it (package.json "exports": dist/index.js, built by `npm test`).
 import { AuthRequiredError, createClient, type ClientOptions } from 'authgate-cli'
-import type { AuthGateTestServer } from '../support/authgate-server/index.ts'
+import { startAuthGateServer, type AuthGateTestServer } from '../support/authgate-server/index.ts'
 import { createCliHome, killAllClis, requireBuild, runCli, type CliHome } from '../support/cli.ts'
 import { startOidcServer, type OidcTestServer } from '../support/oidc-server.ts'
 import { startAuthGateWithApi, type ResourceServer } from '../support/resource-server.ts'
@@ -161,4 +161,27 @@ describe('oidc-provider', () => {
       { signedIn: true, username: 'alice', verified: true, issuer: server.url },
     )
   })
+})
+
+test('a machine session (grant client-credentials): concurrent getAccessToken and the CLI share one grant', async (t) => {
+  const secret = 'ago_library-machine-secret'
+  const server = await startAuthGateServer({
+    clients: [{ clientId: 'ci-lib', clientSecret: secret, type: 'confidential', redirectUris: [], scopes: 'read' }],
+  })
+  t.after(() => server.close())
+  const h = home(t)
+  const client = createClient(
+    optionsFor(h, server.url, 'ci-lib', { clientSecret: secret, grant: 'client-credentials' }),
+  )
+  const tokens = await Promise.all([client.getAccessToken(), client.getAccessToken(), client.getAccessToken()])
+  assert.equal(new Set(tokens).size, 1)
+  const env = { AUTHGATE_CLIENT_SECRET: secret, AUTHGATE_GRANT: 'client-credentials' }
+  const cli = await runCli(['token', '--server-url', server.url, '--client-id', 'ci-lib', ...h.flags], { home: h, env })
+  assert.equal(cli.stdout.trim(), tokens[0], cli.stderr)
+  assert.equal(server.stats.grantsByType.client_credentials, 1)
+  assert.equal((await client.status({ offline: true })).grant, 'client_credentials')
+  assert.throws(
+    () => createClient(optionsFor(h, server.url, 'ci-lib', { grant: 'client-credentials' })),
+    /client secret/,
+  )
 })
