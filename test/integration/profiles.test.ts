@@ -171,6 +171,7 @@ test('--json: status, token and status --all print exactly the documented fields
     'server_url',
     'issuer',
     'client_id',
+    'grant',
     'store',
     'store_path',
     'subject',
