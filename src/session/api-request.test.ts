@@ -85,17 +85,19 @@ test('resolveApiTarget: paths stay under the API URL; full URLs only to the serv
   }
 })
 
-const tokens = (n: number, refresh = true): TokenSet => ({
+/** `refresh: false` is a sign-in without a refresh token; 'machine' a client-credentials token (none either). */
+const tokens = (n: number, refresh: boolean | 'machine' = true): TokenSet => ({
   accessToken: `AT${n}`,
   tokenType: 'Bearer',
-  refreshToken: refresh ? `RT${n}` : undefined,
+  refreshToken: refresh === true ? `RT${n}` : undefined,
+  flow: refresh === 'machine' ? 'client_credentials' : undefined,
 })
 
 test('sendAuthorized: one send when accepted; on 401 one new token (force, rejected) and one more send', async () => {
   const cases: Array<{
     name: string
     statuses: number[]
-    refresh?: boolean
+    refresh?: boolean | 'machine'
     wantSent: string[]
     wantAsked: Array<TokenRequest | undefined>
     wantStatus: number
@@ -124,6 +126,14 @@ test('sendAuthorized: one send when accepted; on 401 one new token (force, rejec
       wantAsked: [undefined],
       wantStatus: 401,
     },
+    {
+      name: '401 in a machine session: a new client-credentials token, sent once more',
+      statuses: [401, 200],
+      refresh: 'machine',
+      wantSent: ['AT1', 'AT2'],
+      wantAsked: [undefined, { force: true, rejected: 'AT1' }],
+      wantStatus: 200,
+    },
   ]
   for (const c of cases) {
     const asked: Array<TokenRequest | undefined> = []
@@ -132,7 +142,7 @@ test('sendAuthorized: one send when accepted; on 401 one new token (force, rejec
     const response = await sendAuthorized(
       async (request) => {
         asked.push(request)
-        return tokens(asked.length, c.refresh !== false)
+        return tokens(asked.length, c.refresh ?? true)
       },
       async (token) => {
         sent.push(token)
