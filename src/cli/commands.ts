@@ -1,5 +1,6 @@
 import type { Command } from 'commander'
 import type { CommandEnv } from '../commands/command-env.ts'
+import { registerAgent } from '../commands/agent/agent.ts'
 import { registerApi } from '../commands/api/api.ts'
 import { registerCompletion } from '../commands/completion/completion.ts'
 import { registerCredential } from '../commands/credential/credential.ts'
@@ -47,4 +48,5 @@ export function registerCommands(program: Command, makeEnv: MakeEnv): void {
   registerCredential(program, makeEnv)
   registerImport(program, makeEnv)
   registerCompletion(program, makeEnv)
+  registerAgent(program, makeEnv)
 }

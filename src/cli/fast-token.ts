@@ -45,6 +45,7 @@ export async function fastToken(argv: readonly string[], deps: FastDeps): Promis
   try {
     const settings = loadSettings(parsed.flags, { ...deps, warn: undefined })
     notice = dotenvNotice(settings)
+    if (settings.agentSock !== undefined) return await fromAgent(settings, deps, say, notice)
     if (settings.tokenStore !== 'file' && settings.tokenStore !== 'auto') return {}
     const key = requireSession(settings)
     checkDirectories(settings, deps)
@@ -70,6 +71,20 @@ export async function fastToken(argv: readonly string[], deps: FastDeps): Promis
       return { code: reportError(err, say, new Redactor(), false) }
     }
     return {}
+  }
+}
+
+/** Under `--agent-sock` the answer is the agent's, whatever it is: the full program would only ask again. */
+async function fromAgent(settings: Settings, deps: FastDeps, say: (line: string) => void, notice?: string) {
+  if (notice) say(`${notice}\n`)
+  try {
+    const { agentTokenSource } = await import('../session/agent-source.ts')
+    // No signal: Ctrl+C ends the process, as it does anywhere in the fast lane.
+    const tokens = await agentTokenSource(settings, settings.agentSock!, requireSession(settings), deps)({})
+    deps.io.stdout.write(`${tokens.accessToken}\n`)
+    return { code: 0 }
+  } catch (err) {
+    return { code: reportError(err, say, new Redactor(), false) }
   }
 }
 

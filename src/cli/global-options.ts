@@ -129,6 +129,12 @@ export const GLOBAL_OPTIONS: readonly GlobalOption[] = [
     choices: ['user', 'client-credentials'],
   },
   {
+    flag: '--agent-sock',
+    key: 'agentSock',
+    arg: '<path>',
+    help: 'get access tokens from an `authgate agent` on this socket, not a local store (AUTHGATE_AGENT_SOCK)',
+  },
+  {
     flag: '--profile',
     key: 'profile',
     arg: '<name>',

@@ -48,6 +48,13 @@ export function systemDeps(signal: AbortSignal): Deps {
     signal,
     spawn: spawnChild,
     afterPreflight: process.env.AUTHGATE_TEST_PAUSE_AFTER_PREFLIGHT === '1' ? pauseAfterPreflight : undefined,
+    // SIGTERM is handled only while a command waits for it: every other command keeps the default (exit 143).
+    untilStopped: () =>
+      new Promise<void>((resolve) => {
+        process.once('SIGTERM', () => resolve())
+        if (signal.aborted) resolve()
+        signal.addEventListener('abort', () => resolve(), { once: true })
+      }),
   }
 }
 

@@ -41,6 +41,8 @@ export interface Settings {
   readonly grant: GrantKind
   /** The scope the client-credentials grant sends: only one the user set, never the default (AuthGate then grants all). */
   readonly machineScope: string | undefined
+  /** `--agent-sock`: get access tokens from an `authgate agent` on this Unix socket instead of a local store. */
+  readonly agentSock: string | undefined
   /** Where each value came from, for `--verbose` and error messages: 'flag', 'env', 'bare-env', '.env', 'profile', 'default'. */
   readonly origin: Readonly<Record<string, string>>
 }
@@ -81,6 +83,7 @@ export interface RawSettings {
   /** `--allow-host` (commander names it so), `ALLOW_HOSTS`: comma-separated. */
   allowHost?: string
   grant?: string
+  agentSock?: string
 }
 
 export const SPECS: readonly Spec[] = [
@@ -104,6 +107,8 @@ export const SPECS: readonly Spec[] = [
   { key: 'registry', env: 'REGISTRY' },
   { key: 'allowHost', env: 'ALLOW_HOSTS' },
   { key: 'grant', env: 'GRANT', fallback: 'user' },
+  // Untrusted (no dotenv flag): a `.env` naming a socket would make every command trust whatever answers on it.
+  { key: 'agentSock', env: 'AGENT_SOCK' },
 ]
 
 export interface SettingsSources {
@@ -175,6 +180,7 @@ export function resolveSettings(s: SettingsSources): Settings {
     ignoredDotenv: ignoredDotenv(s),
     grant,
     machineScope: origin.scope === 'default' || scope === '' ? undefined : scope,
+    agentSock: absolute(raw.agentSock, s.cwd),
     origin,
   }
 }

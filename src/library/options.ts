@@ -34,6 +34,8 @@ export interface ClientOptions {
   callbackTimeoutMs?: number
   /** 'client-credentials': a machine session (needs `clientSecret`); tokens come from the client-credentials grant. */
   grant?: 'user' | 'client-credentials'
+  /** Get access tokens from an `authgate agent` on this Unix socket instead of a local store (`AUTHGATE_AGENT_SOCK`). */
+  agentSock?: string
   /** Read configuration from these variables (pass `process.env` to behave like the CLI). */
   env?: Readonly<Record<string, string | undefined>>
   /** authgate's config directory (config.json, default tokens.json); default `<user config dir>/authgate`. */
@@ -70,6 +72,7 @@ const KINDS: Record<keyof ClientOptions, Kind> = {
   redirectUri: 'string',
   callbackTimeoutMs: 'number',
   grant: 'string',
+  agentSock: 'string',
   env: 'object',
   configDir: 'string',
   cacheDir: 'string',
@@ -130,6 +133,7 @@ export function toRawSettings(o: ClientOptions): RawSettings {
     clientAuth: o.clientAuth,
     redirectUri: o.redirectUri,
     grant: o.grant,
+    agentSock: o.agentSock,
     refreshSkew: o.refreshSkewSeconds === undefined ? undefined : String(o.refreshSkewSeconds),
     lockTimeout: o.lockTimeoutMs === undefined ? undefined : `${o.lockTimeoutMs}ms`,
     callbackTimeout: o.callbackTimeoutMs === undefined ? undefined : `${o.callbackTimeoutMs}ms`,

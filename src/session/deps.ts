@@ -44,6 +44,8 @@ export interface Deps {
   afterPreflight?: (() => Promise<void>) | undefined
   /** A warning line for stderr (the CLI prints each once per run); the library has none and never prints. */
   warn?: ((line: string) => void) | undefined
+  /** Resolves on SIGINT or SIGTERM, for a command that runs until stopped (`authgate agent`). */
+  untilStopped?: (() => Promise<void>) | undefined
   /** Aborted on SIGINT: long waits (device polling, the callback listener, lock waits) end with exit 130. */
   signal?: AbortSignal | undefined
   /** `authgate exec` only (the CLI's); the library never starts programs. */

@@ -34,6 +34,11 @@ export interface SessionContext {
   readonly spent?: SpentMarker | undefined
   /** Test seam only (AUTHGATE_TEST_PAUSE_AFTER_PREFLIGHT, read in cli/system.ts): runs between proof and grant. */
   readonly afterPreflight?: (() => Promise<void>) | undefined
+  /**
+   * Set when the tokens come from an `authgate agent` (`--agent-sock`): the agent runs steps 1–6 under its own lock,
+   * and the store and lock here are never touched.
+   */
+  readonly agent?: ((request: TokenRequest) => Promise<TokenSet>) | undefined
 }
 
 export interface TokenRequest {
@@ -49,6 +54,7 @@ export interface TokenRequest {
  * sees one refresh token twice from this machine.
  */
 export async function getValidTokens(ctx: SessionContext, request: TokenRequest = {}): Promise<TokenSet> {
+  if (ctx.agent) return ctx.agent(request) // every caller gets its token here, so every caller follows the agent
   const seen = await ctx.store.read(ctx.key) // step 1: no lock on the hot path
   if (!seen && !ctx.machine) throw notSignedIn(ctx)
   if (seen && !needsRefresh(ctx, seen, request)) {

@@ -30,8 +30,12 @@ export interface OpenOptions {
 /** Builds the session's store, lock and (lazily) protocol client from the settings. */
 export async function openSession(settings: Settings, deps: Deps, options: OpenOptions = {}): Promise<OpenSession> {
   const key = requireSession(settings)
-  await checkDirectories(settings, key, deps)
-  const store = options.store ?? (await openStore(settings, deps))
+  const agent = settings.agentSock === undefined ? undefined : await import('./agent-source.ts')
+  // Under an agent nothing local is used, so there is no directory to check (a container may have none).
+  if (!agent) await checkDirectories(settings, key, deps)
+  const store =
+    options.store ??
+    (agent && settings.agentSock ? agent.agentOnlyStore(settings.agentSock) : await openStore(settings, deps))
   let protocol: Promise<ProtocolHandle> | undefined
   const loadProtocol = () => (protocol ??= buildProtocol(settings, key, deps, options.trace))
   const [{ createLockFile, loginLockPath, sessionLockPath }, { spentMarker }] = await Promise.all([
@@ -62,6 +66,7 @@ export async function openSession(settings: Settings, deps: Deps, options: OpenO
     protocol: loadProtocol,
     signal: deps.signal,
     machine: settings.grant === 'client_credentials' ? { scope: settings.machineScope } : undefined,
+    agent: agent && settings.agentSock ? agent.agentTokenSource(settings, settings.agentSock, key, deps) : undefined,
   }
   return { settings, key, store, context, protocol: loadProtocol }
 }

@@ -2,18 +2,10 @@ import assert from 'node:assert/strict'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { setTimeout as delay } from 'node:timers/promises'
 import { after, before, describe, test, type TestContext } from 'node:test'
-import { startAuthGateServer, type AuthGateTestServer } from '../support/authgate-server/index.ts'
-import {
-  createCliHome,
-  killAllClis,
-  requireBuild,
-  runCli,
-  spawnCli,
-  type CliHome,
-  type CliResult,
-} from '../support/cli.ts'
+import { killAllClis, requireBuild, runCli, spawnCli, type CliHome, type CliResult } from '../support/cli.ts'
 import { blockedLockWaiters, lockHolderPid, sessionLockFile, startTokenProxy } from '../support/hostile-server.ts'
 import { startOidcServer } from '../support/oidc-server.ts'
+import { rotatingAuthGate, testHome } from '../support/storm.ts'
 import {
   obtainTokensFromAuthGate,
   obtainTokensFromOidc,
@@ -33,21 +25,8 @@ const N = 20
 before(requireBuild)
 after(killAllClis)
 
-function home(t: TestContext): CliHome {
-  const h = createCliHome('authgate-storm-')
-  t.after(() => h.remove())
-  return h
-}
-
-async function authgate(t: TestContext): Promise<AuthGateTestServer> {
-  const server = await startAuthGateServer({
-    rotation: true,
-    tokenRateLimitPerMinute: 0,
-    deviceCodeRateLimitPerMinute: 0,
-  })
-  t.after(() => server.close())
-  return server
-}
+const home = (t: TestContext) => testHome(t)
+const authgate = rotatingAuthGate
 
 function tokenArgs(serverUrl: string, clientId: string, h: CliHome, extra: string[] = []): string[] {
   // A lock timeout far above what a loaded CI machine needs: a timeout here would be a false failure, not a finding.

@@ -3,9 +3,27 @@ import type { TestContext } from 'node:test'
 import { setTimeout as delay } from 'node:timers/promises'
 import { createLockFile } from '../../src/lock/kernel-lock.ts'
 import { startAuthGateServer, type AuthGateTestServer } from './authgate-server/index.ts'
-import { createCliHome, type CliProcess, type CliResult } from './cli.ts'
+import { createCliHome, type CliHome, type CliProcess, type CliResult } from './cli.ts'
 import { blockedLockWaiters } from './hostile-server.ts'
 import { obtainTokensFromAuthGate, sessionAccount, writeTokenFile } from './tokens.ts'
+
+/** A throw-away CLI home removed when the test ends. */
+export function testHome(t: TestContext, prefix = 'authgate-storm-'): CliHome {
+  const h = createCliHome(prefix)
+  t.after(() => h.remove())
+  return h
+}
+
+/** AuthGate in rotation mode with no rate limits (a storm is not what its limits are about), closed after the test. */
+export async function rotatingAuthGate(t: TestContext): Promise<AuthGateTestServer> {
+  const server = await startAuthGateServer({
+    rotation: true,
+    tokenRateLimitPerMinute: 0,
+    deviceCodeRateLimitPerMinute: 0,
+  })
+  t.after(() => server.close())
+  return server
+}
 
 /**
  * What every refresh storm against AuthGate in rotation mode must show, whatever the store: all processes exited 0,
@@ -49,14 +67,8 @@ export function assertOneTokenForAll(results: readonly CliResult[]): string {
  * gone after the test: what every refresh storm and refresh-failure test starts from.
  */
 export async function expiredAuthGateSession(t: TestContext, prefix: string) {
-  const server = await startAuthGateServer({
-    rotation: true,
-    tokenRateLimitPerMinute: 0,
-    deviceCodeRateLimitPerMinute: 0,
-  })
-  t.after(() => server.close())
-  const home = createCliHome(prefix)
-  t.after(() => home.remove())
+  const server = await rotatingAuthGate(t)
+  const home = testHome(t, prefix)
   const key = sessionAccount(server.url, server.publicClientId)
   const issued = await obtainTokensFromAuthGate(server)
   writeTokenFile(home.tokenFile, key, issued, { expired: true })
