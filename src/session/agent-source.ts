@@ -25,7 +25,7 @@ export function agentTokenSource(
       { serverUrl: key.serverUrl, clientId: key.clientId, force: request.force, rejected: request.rejected },
       { sleep: deps.sleep, signal: deps.signal, timeoutMs: settings.lockTimeoutMs + REFRESH_BUDGET_MS },
     )
-    return { accessToken: answer.accessToken, tokenType: 'Bearer', expiresAtMs: answer.expiresAtMs }
+    return { accessToken: answer.accessToken, tokenType: 'Bearer', expiresAtMs: answer.expiresAtMs, fromAgent: true }
   }
 }
 

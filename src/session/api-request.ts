@@ -63,7 +63,8 @@ export async function sendAuthorized(
 ): Promise<Response> {
   const first = await tokens()
   const response = await send(first.accessToken)
-  const renewable = first.refreshToken !== undefined || first.flow === 'client_credentials'
+  // An agent keeps the refresh token (or the machine grant) on its side: it can renew what it handed out.
+  const renewable = first.refreshToken !== undefined || first.flow === 'client_credentials' || first.fromAgent === true
   if (response.status !== 401 || !renewable) return response
   await response.body?.cancel().catch(() => {})
   const second = await tokens({ force: true, rejected: first.accessToken })

@@ -15,6 +15,8 @@ export interface TokenSet {
   readonly issuer?: string | undefined
   /** How the person signed in: 'device' | 'browser'. Informational. */
   readonly flow?: string | undefined
+  /** Handed out by an `authgate agent`, which keeps the refresh token: a 401 is still worth asking it once more. */
+  readonly fromAgent?: boolean | undefined
 }
 
 export type StoreKind = 'file' | 'keyring' | 'encrypted' | 'memory'
