@@ -2,6 +2,9 @@ import { createServer, type Server, type Socket } from 'node:net'
 import { formatAnswer, MAX_LINE_BYTES, parseRequest, type AgentAnswer, type AgentFailure } from './wire.ts'
 import type { AgentRequest } from './wire.ts'
 
+/** Requests one connection may have waiting for answers; more is a client that never reads. */
+const MAX_PIPELINED = 32
+
 export type Answerer = (request: AgentRequest) => Promise<AgentAnswer | AgentFailure>
 
 export interface ServeOptions {
@@ -35,10 +38,13 @@ function serveConnection(socket: Socket, answer: Answerer, options: ServeOptions
   let buffered = ''
   let queue = Promise.resolve()
   let idle = new AbortController()
+  let pending = 0
   const closed = new AbortController()
+  // Idle means no request being answered and none arriving: a refresh that takes long is not the client's fault.
   const arm = () => {
     idle.abort()
     idle = new AbortController()
+    if (pending > 0) return
     options.sleep(options.idleMs, AbortSignal.any([idle.signal, closed.signal])).then(
       () => socket.destroy(),
       () => {},
@@ -55,7 +61,6 @@ function serveConnection(socket: Socket, answer: Answerer, options: ServeOptions
   arm()
   socket.on('data', (chunk: string) => {
     if (socket.writableEnded) return
-    arm()
     buffered += chunk
     for (let end = buffered.indexOf('\n'); end >= 0; end = buffered.indexOf('\n')) {
       const line = buffered.slice(0, end)
@@ -63,9 +68,17 @@ function serveConnection(socket: Socket, answer: Answerer, options: ServeOptions
       if (Buffer.byteLength(line) > MAX_LINE_BYTES) return refuse(`request line over ${MAX_LINE_BYTES} bytes`)
       const request = parseRequest(line.replace(/\r$/, ''))
       if ('error' in request) return refuse(request.error)
-      queue = queue.then(() => reply(socket, answer, request))
+      if (pending >= MAX_PIPELINED) return refuse(`more than ${MAX_PIPELINED} requests waiting on one connection`)
+      pending++
+      queue = queue
+        .then(() => reply(socket, answer, request))
+        .finally(() => {
+          pending--
+          arm()
+        })
     }
-    if (Buffer.byteLength(buffered) > MAX_LINE_BYTES) refuse(`request line over ${MAX_LINE_BYTES} bytes`)
+    if (Buffer.byteLength(buffered) > MAX_LINE_BYTES) return refuse(`request line over ${MAX_LINE_BYTES} bytes`)
+    arm()
   })
 }
 
