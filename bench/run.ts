@@ -1,4 +1,4 @@
-// npm run bench [-- --n 10,50,100,200] [--pairs 30] [--skip-handoff] [--only preflight]
+// npm run bench [-- --n 10,50,100,200] [--pairs 30] [--skip-handoff] [--only preflight|agent]
 // Issue 2 item 10 and issue 6 item 1 in one run: the refresh storm with three lock strategies, the hot path, and the
 // lock hand-off. Prints every figure, and writes bench/results/latest.md and bench/results/storm.svg.
 import { build } from 'esbuild'
@@ -7,6 +7,7 @@ import { cpus, loadavg } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { killHandoff, parallel, releaseHandoff, type HandoffResult } from './handoff.ts'
+import { agentPathLine, runAgentPath } from './agent.ts'
 import { runHotPath } from './hot-path.ts'
 import { preflightLines, runPreflight } from './preflight.ts'
 import { killLive } from './lib/processes.ts'
@@ -26,7 +27,7 @@ const { values } = parseArgs({
     n: { type: 'string', default: DEFAULT_N },
     pairs: { type: 'string', default: '30' },
     'skip-handoff': { type: 'boolean', default: false },
-    /** `preflight`: only (d), issue 15's pre-flight, in a few seconds. */
+    /** `preflight`: only (d), issue 15's pre-flight, in a few seconds; `agent`: only (e), the agent's latency. */
     only: { type: 'string' },
   },
 })
@@ -70,6 +71,10 @@ async function main(): Promise<void> {
     process.stdout.write(`${preflightLines(await runPreflight(200)).join('\n')}\n`)
     return
   }
+  if (values.only === 'agent') {
+    process.stdout.write(`${agentPathLine(await runAgentPath(join(ROOT, 'bin/authgate.js'), Number(values.pairs)))}\n`)
+    return
+  }
   const started = performance.now()
   const loadAtStart = loadavg()[0]!
   const { client, worker } = await bundle()
@@ -111,6 +116,8 @@ async function main(): Promise<void> {
 
   log('(d) pre-flight')
   notes.push(...preflightLines(await runPreflight(200)))
+  log('(e) token through the agent')
+  notes.push(agentPathLine(await runAgentPath(bin, Number(values.pairs))))
 
   const totalS = (performance.now() - started) / 1000
   notes.push(

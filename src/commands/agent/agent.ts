@@ -3,6 +3,7 @@ import { resolve } from 'node:path'
 import type { Settings } from '../../config/settings.ts'
 import { AuthgateError, UsageError } from '../../errors.ts'
 import type { Answerer } from '../../agent/server.ts'
+import type { TokenStore } from '../../stores/types.ts'
 import { loadSettings, openSession, type GlobalFlags } from '../../session/open.ts'
 import type { CommandEnv } from '../command-env.ts'
 
@@ -88,11 +89,21 @@ function exposedSessions(options: AgentOptions, env: CommandEnv): Map<string, Se
 
 /** Answers from the engine: one refresh at a time per session in this process, under the session lock as always. */
 async function answerer(sessions: Map<string, Settings>, env: CommandEnv): Promise<Answerer> {
-  const [{ SingleFlight }, { normaliseServerUrl }] = await Promise.all([
+  const [{ SingleFlight }, { normaliseServerUrl }, { openStore }] = await Promise.all([
     import('../../session/engine.ts'),
     import('../../config/session-key.ts'),
+    import('../../session/stores.ts'),
   ])
   const flight = new SingleFlight()
+  // The store is opened once per session (it holds no tokens between calls: every request reads it anew); the rest
+  // of the session, its retry budget included, is built per request, as for each CLI command.
+  const stores = new Map<Settings, Promise<TokenStore>>()
+  const storeOf = (settings: Settings) => {
+    const store = stores.get(settings) ?? openStore(settings, env.deps)
+    stores.set(settings, store)
+    store.catch(() => stores.delete(settings)) // a keyring that was down is tried again next time
+    return store
+  }
   return async (request) => {
     let settings: Settings | undefined
     try {
@@ -102,7 +113,7 @@ async function answerer(sessions: Map<string, Settings>, env: CommandEnv): Promi
     }
     if (!settings) return { error: `session ${request.clientId}@${request.serverUrl} is not exposed`, exit: 4 }
     try {
-      const session = await openSession(settings, env.deps, { trace: env.trace })
+      const session = await openSession(settings, env.deps, { trace: env.trace, store: await storeOf(settings) })
       const tokens = await flight.run(session.context, { force: request.force, rejected: request.rejected })
       env.secret(tokens.accessToken)
       env.secret(tokens.refreshToken)
