@@ -80,7 +80,7 @@ async function fromAgent(settings: Settings, deps: FastDeps, say: (line: string)
   try {
     const { agentTokenSource } = await import('../session/agent-source.ts')
     // No signal: Ctrl+C ends the process, as it does anywhere in the fast lane.
-    const tokens = await agentTokenSource(settings, settings.agentSock!, requireSession(settings), deps)({})
+    const tokens = await agentTokenSource(settings, settings.agentSock!, requireSession(settings), {})({})
     deps.io.stdout.write(`${tokens.accessToken}\n`)
     return { code: 0 }
   } catch (err) {

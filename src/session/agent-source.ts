@@ -16,14 +16,14 @@ export function agentTokenSource(
   settings: Pick<Settings, 'lockTimeoutMs'>,
   socketPath: string,
   key: SessionKey,
-  deps: Pick<Deps, 'sleep' | 'signal' | 'clock'>,
+  deps: Pick<Deps, 'signal'>,
 ): (request: TokenRequest) => Promise<TokenSet> {
   return async (request) => {
     const { askAgent } = await import('../agent/client.ts')
     const answer = await askAgent(
       socketPath,
       { serverUrl: key.serverUrl, clientId: key.clientId, force: request.force, rejected: request.rejected },
-      { sleep: deps.sleep, signal: deps.signal, timeoutMs: settings.lockTimeoutMs + REFRESH_BUDGET_MS },
+      { signal: deps.signal, timeoutMs: settings.lockTimeoutMs + REFRESH_BUDGET_MS },
     )
     return { accessToken: answer.accessToken, tokenType: 'Bearer', expiresAtMs: answer.expiresAtMs, fromAgent: true }
   }
