@@ -107,7 +107,7 @@ describe('authgate agent: protocol', { timeout: 300_000 }, () => {
 })
 
 describe('authgate agent: callers and access', { timeout: 300_000 }, () => {
-  test('api retries a 401 through the agent (one refresh), kubectl and the library get the token too', async (t) => {
+  test('api retries a 401 through the agent (one refresh); kubectl, exec, docker and the library get the token too', async (t) => {
     const { server, rs, close } = await startAuthGateWithApi()
     t.after(close)
     const { agent, issued } = await signedInAgent(t, server)
@@ -125,6 +125,19 @@ describe('authgate agent: callers and access', { timeout: 300_000 }, () => {
     const kubectl = await runCli(['credential', 'kubectl', ...session(server)], { home: container, env })
     assert.equal(kubectl.code, 0, kubectl.stderr)
     assert.equal(JSON.parse(kubectl.stdout).status.token, fresh)
+    const exec = await runCli(['exec', ...session(server), '--', 'sh', '-c', 'printf %s "$AUTHGATE_TOKEN"'], {
+      home: container,
+      env,
+    })
+    assert.equal(exec.code, 0, exec.stderr)
+    assert.equal(exec.stdout, fresh)
+    const docker = await runCli(['credential', 'docker', 'get', '--registry', 'registry.example', ...session(server)], {
+      home: container,
+      env,
+      input: 'registry.example\n',
+    })
+    assert.equal(docker.code, 0, docker.stderr)
+    assert.equal(JSON.parse(docker.stdout).Secret, fresh)
     const client = createClient({ serverUrl: server.url, clientId: server.publicClientId, agentSock: agent.socket })
     assert.equal(await client.getAccessToken(), fresh)
     assert.equal(server.stats.refreshGrants, 1)
