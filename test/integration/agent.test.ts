@@ -151,6 +151,7 @@ describe('authgate agent: callers and access', { timeout: 300_000 }, () => {
     const r = await runCli(['token', ...session(server), ...container.flags], { home: container })
     assert.equal(r.code, 4, 'not signed in locally: the .env socket was not used')
     assert.doesNotMatch(r.stderr, /evil\.sock/)
+    assert.match(r.stderr, /warning: ignoring AUTHGATE_AGENT_SOCK in .*\.env/, 'the trust rules name it as ignored')
   })
 
   test('a socket directory open to others is refused, and another uid (nobody) cannot connect', async (t) => {
