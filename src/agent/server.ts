@@ -37,19 +37,7 @@ export async function listenAgent(socketPath: string, answer: Answerer, options:
 function serveConnection(socket: Socket, answer: Answerer, options: ServeOptions): void {
   let buffered = ''
   let queue = Promise.resolve()
-  let idle = new AbortController()
-  let pending = 0
-  const closed = new AbortController()
-  // Idle means no request being answered and none arriving: a refresh that takes long is not the client's fault.
-  const arm = () => {
-    idle.abort()
-    idle = new AbortController()
-    if (pending > 0) return
-    options.sleep(options.idleMs, AbortSignal.any([idle.signal, closed.signal])).then(
-      () => socket.destroy(),
-      () => {},
-    )
-  }
+  const idle = idleBound(socket, options)
   const refuse = (error: string) => {
     buffered = ''
     if (!socket.destroyed) socket.end(formatAnswer({ error, exit: 2 }))
@@ -57,8 +45,6 @@ function serveConnection(socket: Socket, answer: Answerer, options: ServeOptions
   }
   socket.setEncoding('utf8')
   socket.on('error', () => {})
-  socket.on('close', () => closed.abort())
-  arm()
   socket.on('data', (chunk: string) => {
     if (socket.writableEnded) return
     buffered += chunk
@@ -68,18 +54,42 @@ function serveConnection(socket: Socket, answer: Answerer, options: ServeOptions
       if (Buffer.byteLength(line) > MAX_LINE_BYTES) return refuse(`request line over ${MAX_LINE_BYTES} bytes`)
       const request = parseRequest(line.replace(/\r$/, ''))
       if ('error' in request) return refuse(request.error)
-      if (pending >= MAX_PIPELINED) return refuse(`more than ${MAX_PIPELINED} requests waiting on one connection`)
-      pending++
+      if (idle.pending >= MAX_PIPELINED) return refuse(`more than ${MAX_PIPELINED} requests waiting on one connection`)
+      idle.pending++
       queue = queue
         .then(() => reply(socket, answer, request))
         .finally(() => {
-          pending--
-          arm()
+          idle.pending--
+          idle.arm()
         })
     }
     if (Buffer.byteLength(buffered) > MAX_LINE_BYTES) return refuse(`request line over ${MAX_LINE_BYTES} bytes`)
-    arm()
+    idle.arm()
   })
+}
+
+/**
+ * Closes the connection after `idleMs` with no request arriving and none being answered: a refresh that takes long
+ * is not the client's fault. `arm()` restarts the wait; `pending` counts requests not yet answered.
+ */
+function idleBound(socket: Socket, options: ServeOptions): { arm(): void; pending: number } {
+  let idle = new AbortController()
+  const closed = new AbortController()
+  socket.on('close', () => closed.abort())
+  const bound = {
+    pending: 0,
+    arm() {
+      idle.abort()
+      idle = new AbortController()
+      if (bound.pending > 0) return
+      options.sleep(options.idleMs, AbortSignal.any([idle.signal, closed.signal])).then(
+        () => socket.destroy(),
+        () => {},
+      )
+    },
+  }
+  bound.arm()
+  return bound
 }
 
 async function reply(socket: Socket, answer: Answerer, request: AgentRequest): Promise<void> {
