@@ -65,6 +65,14 @@ function badAnswer(socketPath: string): TemporaryError {
   return new TemporaryError(`the authgate agent at ${socketPath} sent an answer that is not a token line`)
 }
 
+/** How an agent that is gone shows on the socket. */
+const AGONE: Record<string, string> = {
+  ENOENT: 'no socket file',
+  ECONNREFUSED: 'nobody listening',
+  ECONNRESET: 'the connection was dropped',
+  EPIPE: 'the connection was dropped',
+}
+
 function connectError(socketPath: string, err: NodeJS.ErrnoException): AuthgateError {
   if (err.code === 'EACCES' || err.code === 'EPERM') {
     return new UsageError(`permission denied on the authgate agent socket ${socketPath}`, {
@@ -72,7 +80,7 @@ function connectError(socketPath: string, err: NodeJS.ErrnoException): AuthgateE
       cause: err,
     })
   }
-  const why = err.code === 'ENOENT' ? 'no socket file' : err.code === 'ECONNREFUSED' ? 'nobody listening' : err.code
+  const why = AGONE[err.code ?? ''] ?? err.code
   return new TemporaryError(`no authgate agent at ${socketPath} (${why ?? err.message})`, {
     hint: 'start `authgate agent` on the host, or unset AUTHGATE_AGENT_SOCK',
     cause: err,

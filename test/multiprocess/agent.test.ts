@@ -109,4 +109,35 @@ describe('authgate agent', { timeout: 600_000 }, () => {
     assert.equal(gone.code, 5, gone.stderr)
     assert.match(gone.stderr, new RegExp(`no authgate agent at ${socket} \\(no socket file\\)`))
   })
+
+  test('clients waiting on an agent that is SIGKILLed exit 5 at once, naming the socket', async (t) => {
+    const server = await rotatingServer(t)
+    const host = home(t, 'authgate-agent-host-')
+    const container = home(t, 'authgate-agent-container-')
+    const issued = await obtainTokensFromAuthGate(server)
+    writeTokenFile(host.tokenFile, sessionAccount(server.url, server.publicClientId), issued)
+    const agent = await startAgent(host, [...session(server), ...host.flags, '--socket', agentSocketPath(host)])
+    // Stopped, the agent still accepts connections (the kernel queues them) but never answers: the clients wait.
+    agent.process.child.kill('SIGSTOP')
+    const clients = Array.from({ length: 5 }, () =>
+      spawnCli(['token', ...session(server), '--lock-timeout', '5'], {
+        home: container,
+        env: containerEnv(agent.socket),
+      }),
+    )
+    await new Promise((r) => setTimeout(r, 1000)) // give them time to connect; no assertion rests on it
+    agent.process.child.kill('SIGKILL')
+    agent.process.child.kill('SIGCONT')
+    for (const r of await Promise.all(clients.map((c) => c.exited))) {
+      assert.equal(r.code, 5, r.stderr)
+      assert.ok(!r.timedOut)
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `agent at ${agent.socket} \\((nobody listening|the connection was dropped)\\)|agent at ${agent.socket} closed the connection`,
+        ),
+      )
+      assert.doesNotMatch(r.stderr, /did not answer in time/, 'they learnt of the death from the socket, not a timeout')
+    }
+  })
 })
