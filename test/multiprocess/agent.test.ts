@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { after, before, describe, test } from 'node:test'
+import { after, before, describe, test, type TestContext } from 'node:test'
 import { agentSocketPath, containerEnv, startAgent } from '../support/agent.ts'
 import type { AuthGateTestServer } from '../support/authgate-server/index.ts'
 import { killAllClis, requireBuild, runCli, spawnCli } from '../support/cli.ts'
@@ -25,6 +25,16 @@ const rotatingServer = rotatingAuthGate
 
 const session = (server: AuthGateTestServer) => ['--server-url', server.url, '--client-id', server.publicClientId]
 
+/** A rotating server, a host home signed in to it (expired or not), and an empty "container" home. */
+async function hostAndContainer(t: TestContext, expired: boolean) {
+  const server = await rotatingServer(t)
+  const host = home(t, 'authgate-agent-host-')
+  const container = home(t, 'authgate-agent-container-')
+  const issued = await obtainTokensFromAuthGate(server)
+  writeTokenFile(host.tokenFile, sessionAccount(server.url, server.publicClientId), issued, { expired })
+  return { server, host, container, issued }
+}
+
 /** Every regular file under `dir`, with its text. */
 function filesUnder(dir: string): Array<[string, string]> {
   return readdirSync(dir, { recursive: true, encoding: 'utf8' })
@@ -35,11 +45,7 @@ function filesUnder(dir: string): Array<[string, string]> {
 
 describe('authgate agent', { timeout: 600_000 }, () => {
   test(`${CONTAINER_N} container clients and ${HOST_N} host clients on an expired session → one refresh grant`, async (t) => {
-    const server = await rotatingServer(t)
-    const host = home(t, 'authgate-agent-host-')
-    const container = home(t, 'authgate-agent-container-')
-    const issued = await obtainTokensFromAuthGate(server)
-    writeTokenFile(host.tokenFile, sessionAccount(server.url, server.publicClientId), issued, { expired: true })
+    const { server, host, container, issued } = await hostAndContainer(t, true)
     const agent = await startAgent(host, [
       ...session(server),
       ...host.flags,
@@ -78,11 +84,7 @@ describe('authgate agent', { timeout: 600_000 }, () => {
   })
 
   test('agent SIGKILLed → clients exit 5 naming the socket; a new agent replaces the stale socket file', async (t) => {
-    const server = await rotatingServer(t)
-    const host = home(t, 'authgate-agent-host-')
-    const container = home(t, 'authgate-agent-container-')
-    const issued = await obtainTokensFromAuthGate(server)
-    writeTokenFile(host.tokenFile, sessionAccount(server.url, server.publicClientId), issued)
+    const { server, host, container, issued } = await hostAndContainer(t, false)
     const socket = agentSocketPath(host)
     const args = [...session(server), ...host.flags, '--socket', socket]
     const first = await startAgent(host, args)
@@ -111,11 +113,7 @@ describe('authgate agent', { timeout: 600_000 }, () => {
   })
 
   test('clients waiting on an agent that is SIGKILLed exit 5 at once, naming the socket', async (t) => {
-    const server = await rotatingServer(t)
-    const host = home(t, 'authgate-agent-host-')
-    const container = home(t, 'authgate-agent-container-')
-    const issued = await obtainTokensFromAuthGate(server)
-    writeTokenFile(host.tokenFile, sessionAccount(server.url, server.publicClientId), issued)
+    const { server, host, container } = await hostAndContainer(t, false)
     const agent = await startAgent(host, [...session(server), ...host.flags, '--socket', agentSocketPath(host)])
     // Stopped, the agent still accepts connections (the kernel queues them) but never answers: the clients wait.
     agent.process.child.kill('SIGSTOP')
