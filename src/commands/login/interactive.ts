@@ -44,7 +44,8 @@ export function tokenSourceWithLogin(session: OpenSession, env: CommandEnv, logi
       return await getValidTokens(session.context, request)
     } catch (err) {
       const reachable = canSignInInteractively({ ...env.deps, isStderrTTY: env.deps.io.isStderrTTY })
-      if (!login || !(err instanceof AuthRequiredError) || !reachable) throw err
+      // Under an agent the session and its sign-in live on the agent's host: nothing to sign in to here.
+      if (!login || session.context.agent || !(err instanceof AuthRequiredError) || !reachable) throw err
       return signInForCommand(session, env)
     }
   }
