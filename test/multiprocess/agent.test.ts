@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, test, type TestContext } from 'node:test'
 import { agentSocketPath, containerEnv, startAgent } from '../support/agent.ts'
-import type { AuthGateTestServer } from '../support/authgate-server/index.ts'
+import { startAuthGateServer, type AuthGateTestServer } from '../support/authgate-server/index.ts'
 import { killAllClis, requireBuild, runCli, spawnCli } from '../support/cli.ts'
 import { assertOneRefreshForAll, rotatingAuthGate, testHome } from '../support/storm.ts'
 import { obtainTokensFromAuthGate, readTokenEntry, sessionAccount, writeTokenFile } from '../support/tokens.ts'
@@ -137,5 +137,30 @@ describe('authgate agent', { timeout: 600_000 }, () => {
       )
       assert.doesNotMatch(r.stderr, /did not answer in time/, 'they learnt of the death from the socket, not a timeout')
     }
+  })
+
+  test('a machine session (client credentials) through the agent: one grant, and the secret stays on the host', async (t) => {
+    const secret = 'ago_agent-machine-secret'
+    const server = await startAuthGateServer({
+      clients: [{ clientId: 'ci-bot', clientSecret: secret, type: 'confidential', redirectUris: [], scopes: 'read' }],
+    })
+    t.after(() => server.close())
+    const host = home(t, 'authgate-agent-host-')
+    const container = home(t, 'authgate-agent-container-')
+    const machine = ['--server-url', server.url, '--client-id', 'ci-bot']
+    const agent = await startAgent(
+      host,
+      [...machine, '--grant', 'client-credentials', ...host.flags, '--socket', agentSocketPath(host)],
+      { AUTHGATE_CLIENT_SECRET: secret },
+    )
+    t.after(() => agent.stop())
+    const env = containerEnv(agent.socket)
+    const clients = Array.from({ length: 10 }, () => spawnCli(['token', ...machine], { home: container, env }))
+    const results = await Promise.all(clients.map((c) => c.exited))
+    for (const r of results) assert.equal(r.code, 0, r.stderr)
+    assert.equal(new Set(results.map((r) => r.stdout)).size, 1, 'one token for all')
+    assert.equal(server.stats.grantsByType.client_credentials, 1)
+    assert.deepEqual(filesUnder(container.dir), [])
+    assert.ok(!Object.values(env).some((v) => v.includes(secret)))
   })
 })

@@ -17,8 +17,12 @@ export function agentSocketPath(home: CliHome): string {
 }
 
 /** Starts `authgate agent` with `args` and waits for the socket line on stdout. */
-export async function startAgent(home: CliHome, args: readonly string[]): Promise<AgentProcess> {
-  const process = spawnCli(['agent', ...args], { home, timeoutMs: 600_000 })
+export async function startAgent(
+  home: CliHome,
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<AgentProcess> {
+  const process = spawnCli(['agent', ...args], { home, env, timeoutMs: 600_000 })
   await Promise.race([
     process.waitForStderr(/authgate agent: serving/),
     process.exited.then((r) => Promise.reject(new Error(`agent exited ${r.code}: ${r.stderr}`))),
