@@ -9,7 +9,7 @@ const common = {
   bundle: true,
   platform: 'node',
   target: 'node20',
-  external: ['fs-native-extensions', '@napi-rs/keyring'],
+  external: ['fs-native-extensions', '@napi-rs/keyring', 'pg'],
   define: { AUTHGATE_VERSION: JSON.stringify(pkg.version) },
   legalComments: 'none',
   logLevel: 'warning',

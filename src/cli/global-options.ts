@@ -39,7 +39,7 @@ export const GLOBAL_OPTIONS: readonly GlobalOption[] = [
     key: 'tokenStore',
     arg: '<name>',
     help: 'where tokens live (AUTHGATE_TOKEN_STORE; default auto)',
-    choices: ['auto', 'keyring', 'file', 'encrypted'],
+    choices: ['auto', 'keyring', 'file', 'encrypted', 'postgres'],
   },
   {
     flag: '--token-file',
@@ -133,6 +133,12 @@ export const GLOBAL_OPTIONS: readonly GlobalOption[] = [
     key: 'agentSock',
     arg: '<path>',
     help: 'get access tokens from an `authgate agent` on this socket, not a local store (AUTHGATE_AGENT_SOCK)',
+  },
+  {
+    flag: '--database-url',
+    key: 'databaseUrl',
+    arg: '<url>',
+    help: 'PostgreSQL URL for --token-store postgres (AUTHGATE_DATABASE_URL; default libpq PG* variables)',
   },
   {
     flag: '--profile',

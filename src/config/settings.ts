@@ -2,7 +2,7 @@ import { isAbsolute, join, resolve } from 'node:path'
 import { UsageError } from '../errors.ts'
 import { isLoopbackHost, normaliseServerUrl, sessionKey, type SessionKey } from './session-key.ts'
 
-export type StoreName = 'auto' | 'keyring' | 'file' | 'encrypted'
+export type StoreName = 'auto' | 'keyring' | 'file' | 'encrypted' | 'postgres'
 export type ClientAuth = 'post' | 'basic'
 /** `user`: a person signs in (`authgate login`); `client_credentials`: a machine session (RFC 6749 §4.4). */
 export type GrantKind = 'user' | 'client_credentials'
@@ -43,6 +43,8 @@ export interface Settings {
   readonly machineScope: string | undefined
   /** `--agent-sock`: get access tokens from an `authgate agent` on this Unix socket instead of a local store. */
   readonly agentSock: string | undefined
+  /** `--database-url` for the postgres store; undefined = libpq's `PG*` variables. Never from a working-dir `.env`. */
+  readonly databaseUrl: string | undefined
   /** Where each value came from, for `--verbose` and error messages: 'flag', 'env', 'bare-env', '.env', 'profile', 'default'. */
   readonly origin: Readonly<Record<string, string>>
 }
@@ -84,6 +86,7 @@ export interface RawSettings {
   allowHost?: string
   grant?: string
   agentSock?: string
+  databaseUrl?: string
 }
 
 export const SPECS: readonly Spec[] = [
@@ -109,6 +112,8 @@ export const SPECS: readonly Spec[] = [
   { key: 'grant', env: 'GRANT', fallback: 'user' },
   // Untrusted (no dotenv flag): a `.env` naming a socket would make every command trust whatever answers on it.
   { key: 'agentSock', env: 'AGENT_SOCK' },
+  // Untrusted in .env (no dotenv column): a cloned repository must not send a fleet's sessions to its own database.
+  { key: 'databaseUrl', env: 'DATABASE_URL' },
 ]
 
 export interface SettingsSources {
@@ -181,6 +186,7 @@ export function resolveSettings(s: SettingsSources): Settings {
     grant,
     machineScope: origin.scope === 'default' || scope === '' ? undefined : scope,
     agentSock: absolute(raw.agentSock, s.cwd),
+    databaseUrl: raw.databaseUrl,
     origin,
   }
 }
@@ -298,7 +304,7 @@ export function registryHost(value: string): string | undefined {
   return url.host
 }
 
-const STORES: readonly StoreName[] = ['auto', 'keyring', 'file', 'encrypted']
+const STORES: readonly StoreName[] = ['auto', 'keyring', 'file', 'encrypted', 'postgres']
 function parseStore(value: string): StoreName {
   if ((STORES as readonly string[]).includes(value)) return value as StoreName
   throw new UsageError(`unknown token store ${JSON.stringify(value)}: expected one of ${STORES.join(', ')}`)

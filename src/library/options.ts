@@ -22,7 +22,9 @@ export interface ClientOptions {
   allowedHosts?: readonly string[]
   /** A named profile from `<user config dir>/authgate/config.json`. */
   profile?: string
-  tokenStore?: 'auto' | 'keyring' | 'file' | 'encrypted'
+  tokenStore?: 'auto' | 'keyring' | 'file' | 'encrypted' | 'postgres'
+  /** For `tokenStore: 'postgres'` (its key comes from `env`: `AUTHGATE_STORE_KEY` or `AUTHGATE_STORE_KEY_FILE`). */
+  databaseUrl?: string
   tokenFile?: string
   lockDir?: string
   refreshSkewSeconds?: number
@@ -62,6 +64,7 @@ const KINDS: Record<keyof ClientOptions, Kind> = {
   allowedHosts: 'strings',
   profile: 'string',
   tokenStore: 'string',
+  databaseUrl: 'string',
   tokenFile: 'string',
   lockDir: 'string',
   refreshSkewSeconds: 'number',
@@ -128,6 +131,7 @@ export function toRawSettings(o: ClientOptions): RawSettings {
     apiUrl: o.apiUrl,
     allowHost: o.allowedHosts?.join(','),
     tokenStore: o.tokenStore,
+    databaseUrl: o.databaseUrl,
     tokenFile: o.tokenFile,
     lockDir: o.lockDir,
     clientAuth: o.clientAuth,

@@ -46,16 +46,18 @@ export async function openSession(settings: Settings, deps: Deps, options: OpenO
   const context: SessionContext = {
     key,
     store,
-    lockFile: inheriting(
-      deps.heldLock,
-      createLockFile({
-        pid: deps.pid,
-        uid: deps.uid,
-        sleep: deps.sleep,
-        platform: deps.platform,
-        waiter: deps.lockWaiter,
-      }),
-    ),
+    lockFile:
+      store.sessionLock?.(key) ??
+      inheriting(
+        deps.heldLock,
+        createLockFile({
+          pid: deps.pid,
+          uid: deps.uid,
+          sleep: deps.sleep,
+          platform: deps.platform,
+          waiter: deps.lockWaiter,
+        }),
+      ),
     lockPath,
     loginLockPath: loginLockPath(settings.lockDir, key),
     spent: spentMarker(lockPath.replace(/\.lock$/, '.spent')),

@@ -43,6 +43,15 @@ export async function openStore(settings: Settings, deps: Deps): Promise<TokenSt
       return backends.keyring()
     case 'encrypted':
       return backends.encrypted()
+    case 'postgres': {
+      const [{ PostgresStore }, { loadStoreKey }] = await Promise.all([
+        import('../stores/postgres-store.ts'),
+        import('../stores/postgres-codec.ts'),
+      ])
+      const storeKey = loadStoreKey(deps.env, deps.cwd)
+      const { databaseUrl, httpTimeoutMs: timeoutMs } = settings
+      return new PostgresStore({ databaseUrl, env: deps.env, pid: deps.pid, timeoutMs, storeKey })
+    }
     case 'auto': {
       const { AutoStore } = await import('../stores/auto-store.ts')
       return new AutoStore(backends)

@@ -19,7 +19,7 @@ export interface TokenSet {
   readonly fromAgent?: boolean | undefined
 }
 
-export type StoreKind = 'file' | 'keyring' | 'encrypted' | 'memory'
+export type StoreKind = 'file' | 'keyring' | 'encrypted' | 'memory' | 'postgres'
 
 export interface StoredSession {
   readonly key: SessionKey
@@ -58,4 +58,14 @@ export interface TokenStore {
   /** Removes the entry; with `ifRefreshToken`, only while it still holds that refresh token (compare-and-clear). */
   delete(key: SessionKey, ifRefreshToken?: string): Promise<boolean>
   list(): Promise<StoredSession[]>
+  /**
+   * A store that is also its own session lock (postgres: an advisory lock on the connection that saves) returns it
+   * here, in the engine's LockFile shape; the others use the kernel lock on `<lock dir>/<hash>.lock`.
+   */
+  sessionLock?(
+    key: SessionKey,
+  ): (
+    path: string,
+    o: { timeoutMs: number; signal?: AbortSignal | undefined },
+  ) => Promise<{ path: string; release(): void }>
 }

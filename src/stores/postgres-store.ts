@@ -1,0 +1,214 @@
+import { sessionKey, type SessionKey } from '../config/session-key.ts'
+import { StoreError, TemporaryError } from '../errors.ts'
+import {
+  describeHolder,
+  describeTarget,
+  PgConnection,
+  sqlState,
+  type ConnectionOptions,
+} from './postgres-connection.ts'
+import { advisoryLockId, openTokens, refreshDigest, sealTokens } from './postgres-codec.ts'
+import type { PreparedSave, StoredSession, TokenSet, TokenStore } from './types.ts'
+
+/** The schema this authgate reads and writes; a table of another version is never written (README, "Schema"). */
+export const SCHEMA_VERSION = 1
+/** Serialises the CREATE TABLEs of many first-time writers (concurrent CREATE TABLE IF NOT EXISTS can fail). */
+const SCHEMA_LOCK_ID = '7233616710295842816'
+
+const CREATE_SCHEMA = `SELECT pg_advisory_xact_lock(${SCHEMA_LOCK_ID});
+CREATE TABLE IF NOT EXISTS authgate_schema (version integer NOT NULL);
+INSERT INTO authgate_schema (version) SELECT ${SCHEMA_VERSION} WHERE NOT EXISTS (SELECT FROM authgate_schema);
+CREATE TABLE IF NOT EXISTS authgate_sessions (
+  session_hash text PRIMARY KEY CHECK (session_hash ~ '^[0-9a-f]{64}$'),
+  server_url text NOT NULL,
+  client_id text NOT NULL,
+  sealed bytea NOT NULL,
+  refresh_digest text,
+  updated_at timestamptz NOT NULL DEFAULT now()
+)`
+
+/** True only on the connection that holds the session's advisory lock: the fence every write and delete carries. */
+const HOLDS_LOCK = `EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted
+  AND objsubid = 1 AND ((classid::bigint << 32) | objid::bigint) = $LOCK::bigint)`
+const VERSION = `(SELECT max(version) FROM authgate_schema)`
+
+const READ = `SELECT ${VERSION} AS version, (SELECT sealed FROM authgate_sessions WHERE session_hash = $1) AS sealed`
+const WRITE = `INSERT INTO authgate_sessions (session_hash, server_url, client_id, sealed, refresh_digest)
+SELECT $1, $2, $3, $4, $5 WHERE ${VERSION} = ${SCHEMA_VERSION} AND ${HOLDS_LOCK.replace('$LOCK', '$6')}
+ON CONFLICT (session_hash) DO UPDATE
+  SET sealed = EXCLUDED.sealed, refresh_digest = EXCLUDED.refresh_digest, updated_at = now()`
+/** Compare-and-clear in one statement: the refresh token is compared by its keyed digest. */
+const DELETE = `DELETE FROM authgate_sessions WHERE session_hash = $1 AND ($2::text IS NULL OR refresh_digest = $2)
+  AND ${VERSION} = ${SCHEMA_VERSION} AND ${HOLDS_LOCK.replace('$LOCK', '$3')}`
+/** Issue 15's proof before a grant: the table's version, that this connection holds the lock, that the role may write. */
+const PROOF = `SELECT ${VERSION} AS version, ${HOLDS_LOCK.replace('$LOCK', '$1')} AS holds,
+  has_table_privilege('authgate_sessions', 'INSERT, UPDATE') AS may_write`
+const HOLDER = `SELECT a.pid, a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND ((l.classid::bigint << 32) | l.objid::bigint) = $1::bigint`
+
+export interface PostgresStoreOptions extends ConnectionOptions {
+  readonly storeKey: Buffer
+}
+
+/** The session lock of this store: a held PostgreSQL session-level advisory lock. */
+export interface AdvisoryLockHandle {
+  readonly path: string
+  release(): void
+}
+
+/**
+ * Fleet sessions: one row per session in `authgate_sessions`, sealed with AES-256-GCM under the fleet's key. The
+ * refresh lock is `pg_advisory_lock` on the same connection as the save, so the server frees it when a holder dies,
+ * and a holder whose connection was cut cannot write at all (the fence in WRITE also checks the lock is still held).
+ */
+export class PostgresStore implements TokenStore {
+  readonly kind = 'postgres' as const
+  readonly location: string
+  readonly #o: PostgresStoreOptions
+  #connection: Promise<PgConnection> | undefined
+
+  constructor(o: PostgresStoreOptions) {
+    this.#o = o
+    this.location = `${describeTarget(o)}, table authgate_sessions`
+  }
+
+  async read(key: SessionKey): Promise<TokenSet | undefined> {
+    const connection = await this.#connect()
+    const rows = await this.#orMissing(() => connection.query<{ version: number; sealed: Buffer }>(READ, [key.hash]))
+    if (rows === undefined) return undefined
+    const row = rows.rows[0]!
+    this.#checkVersion(row.version)
+    return row.sealed === null ? undefined : openTokens(key, row.sealed, this.#o.storeKey, this.location)
+  }
+
+  /**
+   * Proves, before a grant spends a credential, that its answer can be saved: the tables exist (created now when
+   * missing) at this authgate's version, this connection holds the session lock, and the role may write the row.
+   * The commit is the fenced write itself, so a connection cut in between still cannot overwrite a newer token.
+   */
+  async prepareSave(key: SessionKey): Promise<PreparedSave> {
+    const connection = await this.#connect()
+    const prove = () =>
+      connection.query<{ version: number; holds: boolean; may_write: boolean }>(PROOF, [advisoryLockId(key)])
+    let proof = await this.#orMissing(prove)
+    if (proof === undefined) {
+      await connection.query(CREATE_SCHEMA)
+      proof = await prove()
+    }
+    const row = proof.rows[0]!
+    this.#checkVersion(row.version)
+    if (!row.may_write) throw new StoreError(`this database role may not write ${this.location}`)
+    if (!row.holds) await this.#refused(connection, key, 'prepared')
+    return { commit: (tokens) => this.write(key, tokens), abort: async () => {} }
+  }
+
+  async write(key: SessionKey, tokens: TokenSet): Promise<void> {
+    const connection = await this.#connect()
+    const sealed = sealTokens(key, tokens, this.#o.storeKey)
+    const values = [key.hash, key.serverUrl, key.clientId, sealed, refreshDigest(tokens.refreshToken, this.#o.storeKey)]
+    const run = () => connection.query(WRITE, [...values, advisoryLockId(key)])
+    let result = await this.#orMissing(run)
+    if (result === undefined) {
+      await connection.query(CREATE_SCHEMA)
+      result = await run()
+    }
+    if (result.rowCount === 0) await this.#refused(connection, key, 'saved')
+  }
+
+  async delete(key: SessionKey, ifRefreshToken?: string): Promise<boolean> {
+    const connection = await this.#connect()
+    const digest = ifRefreshToken === undefined ? null : refreshDigest(ifRefreshToken, this.#o.storeKey)
+    const run = () => connection.query(DELETE, [key.hash, digest, advisoryLockId(key)])
+    const result = await this.#orMissing(run)
+    if (result === undefined || result.rowCount === 1) return result !== undefined
+    const { rows } = await connection.query<{ version: number | null }>(`SELECT ${VERSION} AS version`)
+    this.#checkVersion(rows[0]!.version)
+    return false
+  }
+
+  async list(): Promise<StoredSession[]> {
+    const connection = await this.#connect()
+    const sql = `SELECT ${VERSION} AS version, server_url, client_id, sealed FROM authgate_sessions`
+    const result = await this.#orMissing(() =>
+      connection.query<{ version: number; server_url: string; client_id: string; sealed: Buffer }>(sql),
+    )
+    if (result === undefined) return []
+    return result.rows.map((row) => {
+      this.#checkVersion(row.version)
+      const key = sessionKey(row.server_url, row.client_id)
+      return { key, tokens: openTokens(key, row.sealed, this.#o.storeKey, this.location), store: this.kind }
+    })
+  }
+
+  /** The session lock for `key` (the engine's LockFile shape; the path argument names a kernel lock and is unused). */
+  sessionLock(key: SessionKey) {
+    return (_path: string, o: { timeoutMs: number; signal?: AbortSignal | undefined }) => this.lock(key, o)
+  }
+
+  /**
+   * Waits at most `timeoutMs` for pg_advisory_lock (the server's lock_timeout, so no polling).
+   * @throws TemporaryError naming the holder's pid and host (from pg_stat_activity) on timeout; InterruptedError.
+   */
+  async lock(key: SessionKey, o: { timeoutMs: number; signal?: AbortSignal | undefined }): Promise<AdvisoryLockHandle> {
+    const connection = await this.#connect()
+    const id = advisoryLockId(key)
+    const waitMs = Math.max(1, Math.round(o.timeoutMs))
+    const sql = `SET lock_timeout = ${waitMs}; SELECT pg_advisory_lock(${id}); SET lock_timeout = 0`
+    try {
+      await connection.query(sql, [], { timeoutMs: waitMs + this.#o.timeoutMs, signal: o.signal })
+    } catch (err) {
+      if (sqlState(err) !== '55P03') throw err
+      const { rows } = await connection.query<{ pid: number; application_name: string }>(HOLDER, [id])
+      const holder = rows[0] ? describeHolder(rows[0].application_name, rows[0].pid) : 'its holder just left'
+      throw new TemporaryError(
+        `timed out after ${o.timeoutMs / 1000}s waiting for the session lock (advisory lock ${id} on ${connection.where}), ${holder}`,
+        { hint: 'try again later; raise --lock-timeout if refreshes are slow' },
+      )
+    }
+    let released = false
+    return {
+      path: `advisory lock ${id} on ${connection.where}`,
+      release: () => {
+        if (released) return
+        released = true
+        connection.query('SELECT pg_advisory_unlock($1::bigint)', [id]).catch(() => {})
+      },
+    }
+  }
+
+  /** Ends the connection (and frees any lock it holds). */
+  close(): void {
+    void this.#connection?.then((c) => c.close()).catch(() => {})
+  }
+
+  #connect(): Promise<PgConnection> {
+    return (this.#connection ??= PgConnection.open(this.#o))
+  }
+
+  /** undefined when the tables do not exist yet: nobody has signed in through this database. */
+  async #orMissing<T>(run: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await run()
+    } catch (err) {
+      if (sqlState(err) === '42P01') return undefined
+      throw err
+    }
+  }
+
+  #checkVersion(version: number | null): void {
+    if (version === null || version === SCHEMA_VERSION) return
+    throw new StoreError(
+      `${this.location} has schema version ${version}; this authgate knows version ${SCHEMA_VERSION}: nothing was read or written`,
+      { hint: 'upgrade authgate on this machine' },
+    )
+  }
+
+  /** A write or delete that matched nothing: a newer schema, or this connection no longer holds the lock. */
+  async #refused(connection: PgConnection, key: SessionKey, what: string): Promise<never> {
+    const { rows } = await connection.query<{ version: number | null }>(`SELECT ${VERSION} AS version`)
+    this.#checkVersion(rows[0]!.version)
+    throw new TemporaryError(
+      `the tokens for ${key.account} were not ${what}: this process does not hold the session lock on ${connection.where}`,
+    )
+  }
+}
