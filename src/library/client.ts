@@ -4,6 +4,8 @@ import { fetchWithBearer, resolveApiTarget, sendAuthorized, type TokenSource } f
 import { SingleFlight } from '../session/engine.ts'
 import { logOut, type RevocationOutcome } from '../session/logout.ts'
 import { openSession } from '../session/open.ts'
+import { openStore } from '../session/stores.ts'
+import type { TokenStore } from '../stores/types.ts'
 import { checkLoginOptions, logIn, type LoginOptions } from './login.ts'
 import { checkOptions, resolveClientSettings, type ClientOptions } from './options.ts'
 import { readStatus, type SessionStatus } from './status.ts'
@@ -44,7 +46,11 @@ export function createClient(options: ClientOptions): AuthgateClient {
   const settings = resolveClientSettings(options, deps)
   requireSession(settings)
   // A session per call: each gets its own retry budget (3 retries, 30 s), as each CLI command does.
-  const open = () => openSession(settings, deps, { trace: options.trace })
+  // The postgres store is one connection (it holds the lock and saves), kept for the client's life rather than opened
+  // per call: a service calling getAccessToken in a loop must not use up the server's max_connections.
+  let shared: Promise<TokenStore> | undefined
+  const store = () => (settings.tokenStore === 'postgres' ? (shared ??= openStore(settings, deps)) : undefined)
+  const open = async () => openSession(settings, deps, { trace: options.trace, store: await store() })
   const flight = new SingleFlight()
   const tokens: TokenSource = async (request) => flight.run((await open()).context, request)
   return {

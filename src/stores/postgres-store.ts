@@ -66,6 +66,8 @@ export class PostgresStore implements TokenStore {
   readonly location: string
   readonly #o: PostgresStoreOptions
   #connection: Promise<PgConnection> | undefined
+  /** Per session hash: the tail of this process's queue for the lock. */
+  readonly #queue = new Map<string, Promise<void>>()
 
   constructor(o: PostgresStoreOptions) {
     this.#o = o
@@ -146,10 +148,40 @@ export class PostgresStore implements TokenStore {
   }
 
   /**
-   * Waits at most `timeoutMs` for pg_advisory_lock (the server's lock_timeout, so no polling).
+   * Waits at most `timeoutMs` for pg_advisory_lock (the server's lock_timeout, so no polling). An advisory lock is
+   * re-entrant on its connection, so callers in this process (the library's concurrent calls) queue here first.
    * @throws TemporaryError naming the holder's pid and host (from pg_stat_activity) on timeout; InterruptedError.
    */
   async lock(key: SessionKey, o: { timeoutMs: number; signal?: AbortSignal | undefined }): Promise<AdvisoryLockHandle> {
+    const previous = this.#queue.get(key.hash) ?? Promise.resolve()
+    let free!: () => void
+    const tail = previous.then(() => new Promise<void>((resolve) => (free = resolve)))
+    this.#queue.set(key.hash, tail)
+    const done = () => {
+      free()
+      if (this.#queue.get(key.hash) === tail) this.#queue.delete(key.hash)
+    }
+    await previous
+    let unlock: () => void
+    try {
+      unlock = await this.#acquire(key, o)
+    } catch (err) {
+      done()
+      throw err
+    }
+    let released = false
+    return {
+      path: `advisory lock ${advisoryLockId(key)} on ${this.location}`,
+      release: () => {
+        if (released) return
+        released = true
+        unlock()
+        done()
+      },
+    }
+  }
+
+  async #acquire(key: SessionKey, o: { timeoutMs: number; signal?: AbortSignal | undefined }): Promise<() => void> {
     const connection = await this.#connect()
     const id = advisoryLockId(key)
     const waitMs = Math.max(1, Math.round(o.timeoutMs))
@@ -165,15 +197,7 @@ export class PostgresStore implements TokenStore {
         { hint: 'try again later; raise --lock-timeout if refreshes are slow' },
       )
     }
-    let released = false
-    return {
-      path: `advisory lock ${id} on ${connection.where}`,
-      release: () => {
-        if (released) return
-        released = true
-        connection.query('SELECT pg_advisory_unlock($1::bigint)', [id]).catch(() => {})
-      },
-    }
+    return () => void connection.query('SELECT pg_advisory_unlock($1::bigint)', [id]).catch(() => {})
   }
 
   /** Ends the connection (and frees any lock it holds). */

@@ -4,9 +4,11 @@ import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync }
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { after, before } from 'node:test'
 import pg from 'pg'
 import type { SessionKey } from '../../src/config/session-key.ts'
 import { PostgresStore } from '../../src/stores/postgres-store.ts'
+import { killAllClis, requireBuild } from './cli.ts'
 import type { TokenSet } from '../../src/stores/types.ts'
 
 /**
@@ -186,5 +188,35 @@ export async function readSession(
     return await store.read(key)
   } finally {
     store.close()
+  }
+}
+
+/** How many connections are blocked in pg_advisory_lock right now. */
+export async function advisoryWaiters(server: PgServer, database: string): Promise<number> {
+  const rows = await server.query<{ n: number }>(
+    database,
+    `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`,
+  )
+  return rows[0]!.n
+}
+
+/**
+ * For a test file: builds the CLI check, one server for the whole file (started in `before`, stopped in `after`, CLIs
+ * killed first). The returned function gives the server, or undefined after skipping (failing under CI) the test.
+ */
+export function usePostgres(): (t: { skip(message: string): void }) => PgServer | undefined {
+  let server: PgServer | undefined
+  const bin = postgresBinDir()
+  before(async () => {
+    requireBuild()
+    if (bin !== undefined) server = await startPostgres(bin)
+  })
+  after(() => {
+    killAllClis()
+    server?.stop()
+  })
+  return (t) => {
+    if (server === undefined) requirePostgres(t)
+    return server
   }
 }
