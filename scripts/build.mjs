@@ -9,7 +9,7 @@ const common = {
   bundle: true,
   platform: 'node',
   target: 'node20',
-  external: ['fs-native-extensions', '@napi-rs/keyring', 'pg'],
+  external: ['fs-native-extensions', '@napi-rs/keyring'],
   define: { AUTHGATE_VERSION: JSON.stringify(pkg.version) },
   legalComments: 'none',
   logLevel: 'warning',
@@ -45,6 +45,28 @@ const splitMain = {
     }))
   },
 }
+/**
+ * pg (node-postgres) is loaded only by the postgres store: the CLI bundles reach it as ./pg.cjs, a bundle of its own,
+ * so no other store pays to parse it. On Node 20 (no `navigator`) pg's start-up probe for Cloudflare Workers
+ * constructs a fetch `Response`, which loads undici: tens of ms of every `authgate token`. The Node stream functions
+ * are all the CLI runs on, so the bundle gets them alone. The library keeps the pg package as it is.
+ */
+const pgBundle = {
+  name: 'pg-bundle',
+  setup(b) {
+    b.onResolve({ filter: /^pg$/ }, () => ({ path: './pg.cjs', external: true }))
+  },
+}
+const pgNodeStreams = {
+  name: 'pg-node-streams',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]pg[\\/]lib[\\/]stream\.js$/ }, () => ({
+      contents:
+        "module.exports = { getStream: () => new (require('net').Socket)(), getSecureStream: (o) => require('tls').connect(o) }",
+      loader: 'js',
+    }))
+  },
+}
 /** Only env-paths' own imports are redirected (see scripts/shims/node-builtins.mjs); our code imports names. */
 const envPathsShims = {
   name: 'env-paths-shims',
@@ -61,12 +83,21 @@ await build({
   ...cjs,
   entryPoints: ['src/cli/system.ts'],
   outfile: 'dist/cli.cjs',
-  plugins: [splitMain, envPathsShims],
+  plugins: [splitMain, envPathsShims, pgBundle],
   minify: true,
 })
-await build({ ...cjs, entryPoints: ['src/cli/main.ts'], outfile: 'dist/main.cjs' })
+await build({ ...cjs, entryPoints: ['src/cli/main.ts'], outfile: 'dist/main.cjs', plugins: [pgBundle] })
+await build({
+  ...cjs,
+  entryPoints: ['pg'],
+  outfile: 'dist/pg.cjs',
+  external: ['pg-native', 'pg-cloudflare'],
+  plugins: [pgNodeStreams],
+  minify: true,
+})
 await build({
   ...common,
+  external: [...common.external, 'pg'],
   entryPoints: ['src/index.ts'],
   format: 'esm',
   outfile: 'dist/index.js',

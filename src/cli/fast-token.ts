@@ -46,19 +46,8 @@ export async function fastToken(argv: readonly string[], deps: FastDeps): Promis
     const settings = loadSettings(parsed.flags, { ...deps, warn: undefined })
     notice = dotenvNotice(settings)
     if (settings.agentSock !== undefined) return await fromAgent(settings, deps, say, notice)
-    if (settings.tokenStore !== 'file' && settings.tokenStore !== 'auto') return {}
-    const key = requireSession(settings)
-    checkDirectories(settings, deps)
-    const store = new FileStore(settings.tokenFile, { lockFile: refuseToLock, lockTimeoutMs: 0, now: deps.clock.now })
-    const placed = await store.readPlacement(key)
-    // Under `auto`, a session kept in the keyring or the encrypted file has only a pointer here: the full program
-    // follows it, so the keyring addon is never loaded here, and file-backed sessions never pay for it.
-    if (placed !== undefined && placed.store !== 'file') return {}
-    const seen = placed?.tokens
-    if (!seen) return {}
-    const expiring = isExpiring(seen, deps.clock.now(), settings.refreshSkewSeconds)
-    if (expiring && !seen.refreshToken) return {}
-    const tokens = expiring ? await awaitPeer(settings, key, store, seen, deps) : seen
+    const tokens =
+      settings.tokenStore === 'postgres' ? await freshFromPostgres(settings, deps) : await fromFile(settings, deps)
     if (tokens === undefined) return {}
     if (!('accessToken' in tokens)) return { heldLock: tokens }
     if (notice) say(`${notice}\n`)
@@ -86,6 +75,23 @@ async function fromAgent(settings: Settings, deps: FastDeps, say: (line: string)
   } catch (err) {
     return { code: reportError(err, say, new Redactor(), false) }
   }
+}
+
+/** Steps 1–3 on the file store; undefined sends the command to the full program. */
+async function fromFile(settings: Settings, deps: FastDeps): Promise<TokenSet | LockHandle | undefined> {
+  if (settings.tokenStore !== 'file' && settings.tokenStore !== 'auto') return undefined
+  const key = requireSession(settings)
+  checkDirectories(settings, deps)
+  const store = new FileStore(settings.tokenFile, { lockFile: refuseToLock, lockTimeoutMs: 0, now: deps.clock.now })
+  const placed = await store.readPlacement(key)
+  // Under `auto`, a session kept in the keyring or the encrypted file has only a pointer here: the full program
+  // follows it, so the keyring addon is never loaded here, and file-backed sessions never pay for it.
+  if (placed !== undefined && placed.store !== 'file') return undefined
+  const seen = placed?.tokens
+  if (!seen) return undefined
+  const expiring = isExpiring(seen, deps.clock.now(), settings.refreshSkewSeconds)
+  if (expiring && !seen.refreshToken) return undefined
+  return expiring ? await awaitPeer(settings, key, store, seen, deps) : seen
 }
 
 /**
@@ -149,4 +155,19 @@ async function readReleasing(store: FileStore, key: SessionKey, lock: LockHandle
 /** The fast lane only reads the store; a write would mean a refresh, which belongs to the full program. */
 async function refuseToLock(): Promise<never> {
   throw new Error('the fast lane never writes')
+}
+
+/**
+ * Step 1 for a fleet session: one connection, one query. A fresh token is printed; anything else (stale, missing) goes
+ * to the full program, which takes the advisory lock on its own connection. pg loads here only, never for other stores.
+ */
+async function freshFromPostgres(settings: Settings, deps: FastDeps): Promise<TokenSet | undefined> {
+  const { openPostgresStore } = await import('../stores/postgres-store.ts')
+  const store = openPostgresStore(settings, deps)
+  try {
+    const seen = await store.read(requireSession(settings))
+    return seen === undefined || isExpiring(seen, deps.clock.now(), settings.refreshSkewSeconds) ? undefined : seen
+  } finally {
+    store.close()
+  }
 }

@@ -44,13 +44,8 @@ export async function openStore(settings: Settings, deps: Deps): Promise<TokenSt
     case 'encrypted':
       return backends.encrypted()
     case 'postgres': {
-      const [{ PostgresStore }, { loadStoreKey }] = await Promise.all([
-        import('../stores/postgres-store.ts'),
-        import('../stores/postgres-codec.ts'),
-      ])
-      const storeKey = loadStoreKey(deps.env, deps.cwd)
-      const { databaseUrl, httpTimeoutMs: timeoutMs } = settings
-      return new PostgresStore({ databaseUrl, env: deps.env, pid: deps.pid, timeoutMs, storeKey })
+      const { openPostgresStore } = await import('../stores/postgres-store.ts')
+      return openPostgresStore(settings, deps)
     }
     case 'auto': {
       const { AutoStore } = await import('../stores/auto-store.ts')

@@ -7,7 +7,7 @@ import {
   sqlState,
   type ConnectionOptions,
 } from './postgres-connection.ts'
-import { advisoryLockId, openTokens, refreshDigest, sealTokens } from './postgres-codec.ts'
+import { advisoryLockId, loadStoreKey, openTokens, refreshDigest, sealTokens } from './postgres-codec.ts'
 import type { PreparedSave, StoredSession, TokenSet, TokenStore } from './types.ts'
 
 /** The schema this authgate reads and writes; a table of another version is never written (README, "Schema"). */
@@ -235,4 +235,18 @@ export class PostgresStore implements TokenStore {
       `the tokens for ${key.account} were not ${what}: this process does not hold the session lock on ${connection.where}`,
     )
   }
+}
+
+/** The store for `--token-store postgres`: the database from the settings (or `PG*`), the key from the environment. */
+export function openPostgresStore(
+  settings: { readonly databaseUrl: string | undefined; readonly httpTimeoutMs: number },
+  deps: { readonly env: Readonly<Record<string, string | undefined>>; readonly pid: number; readonly cwd: string },
+): PostgresStore {
+  return new PostgresStore({
+    databaseUrl: settings.databaseUrl,
+    env: deps.env,
+    pid: deps.pid,
+    timeoutMs: settings.httpTimeoutMs,
+    storeKey: loadStoreKey(deps.env, deps.cwd),
+  })
 }
