@@ -1,4 +1,4 @@
-// npm run bench [-- --n 10,50,100,200] [--pairs 30] [--skip-handoff] [--only preflight|agent]
+// npm run bench [-- --n 10,50,100,200] [--pairs 30] [--skip-handoff] [--only preflight|agent|fleet]
 // Issue 2 item 10 and issue 6 item 1 in one run: the refresh storm with three lock strategies, the hot path, and the
 // lock hand-off. Prints every figure, and writes bench/results/latest.md and bench/results/storm.svg.
 import { build } from 'esbuild'
@@ -10,6 +10,8 @@ import { killHandoff, parallel, releaseHandoff, type HandoffResult } from './han
 import { agentPathLine, runAgentPath } from './agent.ts'
 import { runHotPath } from './hot-path.ts'
 import { preflightLines, runPreflight } from './preflight.ts'
+import { fleetMarkdown, runFleet } from './fleet.ts'
+import { PG_INSTALL, postgresBinDir, startPostgres } from '../test/support/postgres.ts'
 import { killLive } from './lib/processes.ts'
 import { seconds } from './lib/stats.ts'
 import { handoffTable, hotPathTable, markdown, stormTable, svg, targetsTable } from './report.ts'
@@ -27,7 +29,8 @@ const { values } = parseArgs({
     n: { type: 'string', default: DEFAULT_N },
     pairs: { type: 'string', default: '30' },
     'skip-handoff': { type: 'boolean', default: false },
-    /** `preflight`: only (d), issue 15's pre-flight, in a few seconds; `agent`: only (e), the agent's latency. */
+    /** `preflight`: only (d), issue 15's pre-flight, in a few seconds; `agent`: only (e), the agent's latency;
+     * `fleet`: only (f), issue 13's fleet section. */
     only: { type: 'string' },
   },
 })
@@ -143,6 +146,34 @@ async function main(): Promise<void> {
     `\n${targetsTable(report)}\n\n${stormTable(storms)}\n\n${hotPathTable(hotPath)}\n\n${handoffs.length ? `${handoffTable(handoffs)}\n\n` : ''}`,
   )
   process.stdout.write(`${notes.join('\n')}\nwrote bench/results/latest.md and bench/results/storm.svg\n`)
+  // The fleet section needs PostgreSQL; without it the rest of the bench still stands.
+  if (postgresBinDir() !== undefined) await fleetOnly()
+  else log(`(f) fleet section skipped: ${PG_INSTALL}`)
 }
 
-await main()
+/** The fleet section alone: a real PostgreSQL (initdb in a temp dir), stopped afterwards. */
+async function fleetOnly(): Promise<void> {
+  const bin = postgresBinDir()
+  if (bin === undefined) throw new Error(`the fleet bench needs PostgreSQL: ${PG_INSTALL}`)
+  const loadAtStart = loadavg()[0]!
+  const server = await startPostgres(bin)
+  try {
+    log('(f) fleet sessions on PostgreSQL')
+    const result = await runFleet(
+      server,
+      join(ROOT, 'bin/authgate.js'),
+      { processes: 200, machines: 10, reps: 2, takeovers: 10, pairs: Number(values.pairs) },
+      log,
+    )
+    const note = `Load average ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end, on ${cpus().length} cores.`
+    const text = `# Fleet bench (${new Date().toISOString()}, \`npm run bench -- --only fleet\`)\n\n${fleetMarkdown(result)}\n\n${note}\n`
+    mkdirSync(join(ROOT, 'bench/results'), { recursive: true })
+    writeFileSync(join(ROOT, 'bench/results/fleet.md'), text)
+    process.stdout.write(`\n${text}wrote bench/results/fleet.md\n`)
+  } finally {
+    server.stop()
+  }
+}
+
+if (values.only === 'fleet') await fleetOnly()
+else await main()

@@ -4,8 +4,7 @@ import { describe, test, type TestContext } from 'node:test'
 import type { TokenSet } from '../../src/stores/types.ts'
 import { startAuthGateServer, type AuthGateTestServer } from '../support/authgate-server/index.ts'
 import { type CliProcess, type CliResult } from '../support/cli.ts'
-import { createFleet, seedExpiredSession, storm, type Fleet } from '../support/fleet.ts'
-import { startTokenProxy, type ProxyDecision, type TokenProxy } from '../support/hostile-server.ts'
+import { createFleet, holdingProxy, seedExpiredSession, storm, type Fleet } from '../support/fleet.ts'
 import {
   advisoryHolder,
   advisoryWaiters,
@@ -64,42 +63,9 @@ function assertAllPrinted(results: CliResult[], token: string): void {
   }
 }
 
-/** A proxy that holds the first refresh request until the test says what to do with it. */
-async function holdingProxy(s: Setup): Promise<{
-  proxy: TokenProxy
-  arrived: Promise<void>
-  decide(d: ProxyDecision): void
-  relayed: Promise<void>
-  relay(): void
-}> {
-  let arrive!: () => void
-  const arrived = new Promise<void>((r) => (arrive = r))
-  let decide!: (d: ProxyDecision) => void
-  const decided = new Promise<ProxyDecision>((r) => (decide = r))
-  let relayedNow!: () => void
-  const relayed = new Promise<void>((r) => (relayedNow = r))
-  let relay!: () => void
-  const relayGate = new Promise<void>((r) => (relay = r))
-  let first = true
-  const proxy = await startTokenProxy(s.server.url, {
-    beforeForward: (e) => {
-      if (e.grantType !== 'refresh_token' || !first) return 'forward'
-      first = false
-      arrive()
-      return decided
-    },
-    beforeRelay: async (e) => {
-      if (e !== proxy.refreshes()[0]) return
-      relayedNow()
-      await relayGate
-    },
-  })
-  return { proxy, arrived, decide, relayed, relay }
-}
-
 /** A fleet behind a holding proxy, whose first machine holds the lock with its refresh request held at the proxy. */
 async function holderAtTheServer(t: TestContext, s: Setup, machines: number, lockTimeoutSeconds?: number) {
-  const held = await holdingProxy(s)
+  const held = await holdingProxy(s.server.url)
   t.after(() => held.proxy.close())
   const { key } = await seedExpiredSession(s.server, s.pg, s.database, held.proxy.url)
   const fleet = fleetOf(t, s, held.proxy.url, machines, lockTimeoutSeconds)

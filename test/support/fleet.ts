@@ -3,6 +3,7 @@ import type { TokenSet } from '../../src/stores/types.ts'
 import type { AuthGateTestServer } from './authgate-server/index.ts'
 import { createCliHome, spawnCli, type CliHome, type CliProcess } from './cli.ts'
 import { seedSession, TEST_STORE_KEY, type PgServer } from './postgres.ts'
+import { startTokenProxy, type ProxyDecision, type TokenProxy } from './hostile-server.ts'
 import { obtainTokensFromAuthGate } from './tokens.ts'
 
 /**
@@ -90,4 +91,37 @@ export function storm(fleet: Fleet, perMachine: number, extra: string[] = []): C
   const all: CliProcess[] = []
   for (let i = 0; i < perMachine; i++) for (const m of fleet.machines) all.push(m.spawnToken(extra))
   return all
+}
+
+/** A proxy that holds the first refresh request until the test says what to do with it. */
+export async function holdingProxy(serverUrl: string): Promise<{
+  proxy: TokenProxy
+  arrived: Promise<void>
+  decide(d: ProxyDecision): void
+  relayed: Promise<void>
+  relay(): void
+}> {
+  let arrive!: () => void
+  const arrived = new Promise<void>((r) => (arrive = r))
+  let decide!: (d: ProxyDecision) => void
+  const decided = new Promise<ProxyDecision>((r) => (decide = r))
+  let relayedNow!: () => void
+  const relayed = new Promise<void>((r) => (relayedNow = r))
+  let relay!: () => void
+  const relayGate = new Promise<void>((r) => (relay = r))
+  let first = true
+  const proxy = await startTokenProxy(serverUrl, {
+    beforeForward: (e) => {
+      if (e.grantType !== 'refresh_token' || !first) return 'forward'
+      first = false
+      arrive()
+      return decided
+    },
+    beforeRelay: async (e) => {
+      if (e !== proxy.refreshes()[0]) return
+      relayedNow()
+      await relayGate
+    },
+  })
+  return { proxy, arrived, decide, relayed, relay }
 }
