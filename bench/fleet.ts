@@ -209,7 +209,8 @@ export async function runFleet(
   const runs = await storms(pgServer, bin, o)
   for (const r of runs)
     log(`  ${r.kind}: wall ${(r.wallMs / 1000).toFixed(2)} s, ${r.refreshGrants} grants, ${r.failed} failed`)
-  const wall = (kind: string) => median(runs.filter((r) => r.kind === kind).map((r) => r.wallMs))
+  // Totals over the alternating repetitions: with two of each, a nearest-rank median would keep only the faster one.
+  const wall = (kind: string) => runs.filter((r) => r.kind === kind).reduce((sum, r) => sum + r.wallMs, 0)
   const server = await startAuthGateServer({ rotation: true, tokenRateLimitPerMinute: 0 })
   const b: Bench = { pg: pgServer, server, database: await pgServer.createDatabase(), bin }
   const poll = new pg.Client({ connectionString: pgServer.url() })
@@ -231,13 +232,17 @@ export async function runFleet(
 }
 
 export function fleetMarkdown(r: FleetResult): string {
-  const wall = (kind: string) => median(r.storms.filter((s) => s.kind === kind).map((s) => s.wallMs))
+  const walls = (kind: string) =>
+    r.storms
+      .filter((s) => s.kind === kind)
+      .map((s) => `${(s.wallMs / 1000).toFixed(2)} s`)
+      .join(', ')
   const grants = r.storms.filter((s) => s.kind === 'expired').map((s) => s.refreshGrants)
   const failed = r.storms.reduce((n, s) => n + s.failed, 0)
   return [
     '| fleet figure | measured | target |',
     '|---|---|---|',
-    `| storm: ${r.processes} processes on ${r.machines} machines, expired vs fresh (median wall) | ${(wall('expired') / 1000).toFixed(2)} s vs ${(wall('fresh') / 1000).toFixed(2)} s = **${r.stormRatio.toFixed(2)}×** | ≤ 1.3× |`,
+    `| storm: ${r.processes} processes on ${r.machines} machines, expired vs fresh (wall of each run, alternating; ratio of the totals) | ${walls('expired')} vs ${walls('fresh')} = **${r.stormRatio.toFixed(2)}×** | ≤ 1.3× |`,
     `| refresh grants per expired storm | ${grants.join(', ')} | 1 |`,
     `| failed processes (all storms) | ${failed} | 0 |`,
     `| takeover after SIGKILL of the holder (${r.takeoverMs.length} runs) | median **${median(r.takeoverMs).toFixed(1)} ms**, p90 ${percentile(r.takeoverMs, 90).toFixed(1)} ms | ≤ 50 ms |`,

@@ -22,11 +22,13 @@ const TEMPORARY_STATES = /^(53300|53000|57P01|57P02|57P03|08...)$/
 export class PgConnection {
   readonly where: string
   readonly #client: Client
+  readonly #timeoutMs: number
   #busy = 0
 
-  private constructor(client: Client, where: string) {
+  private constructor(client: Client, where: string, timeoutMs: number) {
     this.#client = client
     this.where = where
+    this.#timeoutMs = timeoutMs
   }
 
   /** @throws TemporaryError naming the host (never the password) when the server cannot be reached or refuses. */
@@ -46,12 +48,15 @@ export class PgConnection {
     } catch (err) {
       throw classify(err, where, 'connect to')
     }
-    const connection = new PgConnection(client, where)
+    const connection = new PgConnection(client, where, o.timeoutMs)
     connection.#socket()?.unref()
     return connection
   }
 
-  /** The driver's text protocol for a parameterless multi-statement string; otherwise an extended-protocol query. */
+  /**
+   * The driver's text protocol for a parameterless multi-statement string; otherwise an extended-protocol query.
+   * Bounded by `timeoutMs` (default: the connection's), so a server that stops answering is a TemporaryError.
+   */
   async query<R extends QueryResultRow>(
     text: string,
     values: readonly unknown[] = [],
@@ -62,7 +67,11 @@ export class PgConnection {
     o.signal?.addEventListener('abort', onAbort, { once: true })
     if (this.#busy++ === 0) this.#socket()?.ref()
     try {
-      return await this.#client.query<R>({ text, values: [...values], query_timeout: o.timeoutMs } as never)
+      return await this.#client.query<R>({
+        text,
+        values: [...values],
+        query_timeout: o.timeoutMs ?? this.#timeoutMs,
+      } as never)
     } catch (err) {
       if (o.signal?.aborted) throw new InterruptedError()
       throw classify(err, this.where, 'use')

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { describe, test, type TestContext } from 'node:test'
 import { createClient } from 'authgate-cli'
@@ -101,6 +102,19 @@ describe('postgres store: bad input', () => {
     assert.equal(r.code, 5, r.stderr)
     assert.match(r.stderr, /PostgreSQL at 127\.0\.0\.1:1\/authgate/)
     assert.doesNotMatch(r.stderr + r.stdout, /hunter2/)
+  })
+
+  test('a database that accepts and never answers: exit 5 after --http-timeout, no hang', async (t) => {
+    const s = await setup(t)
+    if (!s) return
+    const silent = createServer(() => {})
+    await new Promise<void>((done) => silent.listen(0, '127.0.0.1', done))
+    t.after(() => void silent.close())
+    const port = (silent.address() as { port: number }).port
+    const url = `postgres://fleet@127.0.0.1:${port}/authgate`
+    const r = await run(s, ['token', '--http-timeout', '1'], { AUTHGATE_DATABASE_URL: url })
+    assert.equal(r.code, 5, r.stderr)
+    assert.match(r.stderr, new RegExp(`PostgreSQL at 127\\.0\\.0\\.1:${port}/authgate`))
   })
 
   test('a server that refuses the connection (connection limit reached): exit 5', async (t) => {
