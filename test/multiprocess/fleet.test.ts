@@ -181,8 +181,9 @@ describe('fleet sessions on PostgreSQL', () => {
     assert.equal(saved?.accessToken, waiter.stdout.trim(), 'the waiter did not save what it printed')
     held.relay()
     const cut = await holder.exited
-    assert.equal(cut.code, 5, `the cut holder should fail its save: ${cut.stderr}`)
-    assert.match(cut.stderr, /PostgreSQL at 127\.0\.0\.1/)
+    // The engine's rule when a save fails after the server answered (issue 15): exit 1, the store named.
+    assert.equal(cut.code, 1, `the cut holder should fail its save: ${cut.stderr}`)
+    assert.match(cut.stderr, /the new tokens could not be saved in PostgreSQL at 127\.0\.0\.1/)
     assert.equal((await readSession(s.pg, s.database, key))?.accessToken, saved?.accessToken, 'the cut holder wrote')
     assert.equal(s.server.stats.refreshGrants, 2)
   })

@@ -44,7 +44,12 @@ test('completionTree: every command and flag of the real program, global flags a
     'keyring',
     'file',
     'encrypted',
+    'postgres',
   ])
+  assert.ok(
+    root.flags.some((f) => f.names.includes('--database-url')),
+    'completion misses --database-url',
+  )
   assert.ok(tree.valueFlags.includes('--env') && tree.valueFlags.includes('-X') && !tree.valueFlags.includes('--json'))
 })
 
