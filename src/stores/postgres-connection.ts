@@ -24,6 +24,7 @@ export class PgConnection {
   readonly #client: Client
   readonly #timeoutMs: number
   #busy = 0
+  #alive = true
 
   private constructor(client: Client, where: string, timeoutMs: number) {
     this.#client = client
@@ -49,6 +50,9 @@ export class PgConnection {
       throw classify(err, where, 'connect to')
     }
     const connection = new PgConnection(client, where, o.timeoutMs)
+    const dead = () => void (connection.#alive = false)
+    client.on('error', dead)
+    client.on('end', dead)
     connection.#socket()?.unref()
     return connection
   }
@@ -79,6 +83,11 @@ export class PgConnection {
       o.signal?.removeEventListener('abort', onAbort)
       if (--this.#busy === 0) this.#socket()?.unref()
     }
+  }
+
+  /** False once the server or the network ended it: the store opens another (its writes are fenced by the lock). */
+  get alive(): boolean {
+    return this.#alive
   }
 
   /** Frees the connection, and with it any advisory lock it holds. Never throws. */

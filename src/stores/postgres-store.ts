@@ -44,7 +44,8 @@ const DELETE = `DELETE FROM authgate_sessions WHERE session_hash = $1 AND ($2::t
 const PROOF = `SELECT ${VERSION} AS version, ${HOLDS_LOCK.replace('$LOCK', '$1')} AS holds,
   has_table_privilege('authgate_sessions', 'INSERT, UPDATE') AS may_write`
 const HOLDER = `SELECT a.pid, a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND ((l.classid::bigint << 32) | l.objid::bigint) = $1::bigint`
+WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND ((l.classid::bigint << 32) | l.objid::bigint) = $1::bigint
+  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())`
 
 export interface PostgresStoreOptions extends ConnectionOptions {
   readonly storeKey: Buffer
@@ -123,8 +124,12 @@ export class PostgresStore implements TokenStore {
     const run = () => connection.query(DELETE, [key.hash, digest, advisoryLockId(key)])
     const result = await this.#orMissing(run)
     if (result === undefined || result.rowCount === 1) return result !== undefined
-    const { rows } = await connection.query<{ version: number | null }>(`SELECT ${VERSION} AS version`)
-    this.#checkVersion(rows[0]!.version)
+    const { rows } = await connection.query<{ version: number | null; holds: boolean }>(
+      `SELECT ${VERSION} AS version, ${HOLDS_LOCK.replace('$LOCK', '$1')} AS holds`,
+      [advisoryLockId(key)],
+    )
+    if (rows[0]!.holds) this.#checkVersion(rows[0]!.version)
+    else await this.#refused(connection, key, 'deleted')
     return false
   }
 
@@ -205,8 +210,20 @@ export class PostgresStore implements TokenStore {
     void this.#connection?.then((c) => c.close()).catch(() => {})
   }
 
-  #connect(): Promise<PgConnection> {
-    return (this.#connection ??= PgConnection.open(this.#o))
+  /**
+   * The process's connection, opened anew when the last one failed or died (a library client outlives a database
+   * restart). Safe because every write and delete is fenced: a new connection holds no lock, so it cannot save what a
+   * dead lock holder computed.
+   */
+  async #connect(): Promise<PgConnection> {
+    const current = this.#connection
+    if (current !== undefined) {
+      const connection = await current.catch(() => undefined)
+      if (connection?.alive) return connection
+      if (this.#connection !== current) return this.#connect()
+    }
+    this.#connection = PgConnection.open(this.#o)
+    return this.#connection
   }
 
   /** undefined when the tables do not exist yet: nobody has signed in through this database. */

@@ -72,7 +72,7 @@ describe('postgres store: commands', () => {
     assert.equal((await run(s, ['token'])).code, 4)
   })
 
-  test("the library with tokenStore: 'postgres' refreshes an expired session once for concurrent calls", async (t) => {
+  test("the library with tokenStore: 'postgres' refreshes an expired session once for concurrent calls, and survives a dropped connection", async (t) => {
     const s = await setup(t)
     if (!s) return
     const { key } = await seedExpiredSession(s.server, s.pg, s.database)
@@ -90,6 +90,13 @@ describe('postgres store: commands', () => {
     assert.equal((await readSession(s.pg, s.database, key))?.accessToken, tokens[0])
     assert.equal(s.server.stats.refreshGrants, 1)
     assert.equal((await client.status({ offline: true })).store, 'postgres')
+    // The database drops the client's connection (a restart, a failover): the next call opens another.
+    await s.pg.query(
+      s.database,
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name LIKE $2`,
+      [s.database, `authgate pid=${process.pid} %`],
+    )
+    assert.equal(await client.getAccessToken(), tokens[0])
   })
 })
 
