@@ -20,7 +20,7 @@ const LINES: Array<[string, string[]]> = [
   ['authgate credential do', ['docker']],
   ['authgate credential docker ', ['erase', 'get', 'list', 'store']],
   ['authgate --server-url https://as.example cred', ['credential']],
-  ['authgate --token-store ', ['auto', 'encrypted', 'file', 'keyring']],
+  ['authgate --token-store ', ['auto', 'encrypted', 'file', 'keyring', 'postgres']],
   ['authgate status --off', ['--offline']],
   ['authgate exec --reg', ['--registry']],
   ['authgate completion ', ['bash', 'fish', 'zsh']],
