@@ -1,6 +1,6 @@
-import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { basename, resolve } from 'node:path'
 import type { SessionKey } from '../config/session-key.ts'
 import { StoreError, UsageError } from '../errors.ts'
 import { decodeEntry, encodeEntry } from './file-codec.ts'
@@ -91,4 +91,15 @@ export function refreshDigest(refreshToken: string | undefined, storeKey: Buffer
 /** pg_advisory_lock takes one bigint: the first 64 bits of the session hash, as a decimal string for the driver. */
 export function advisoryLockId(key: SessionKey): string {
   return BigInt.asIntN(64, BigInt(`0x${key.hash.slice(0, 16)}`)).toString()
+}
+
+/**
+ * The advisory lock for one of the session's lock paths: `<hash>.lock` (the refresh lock) is advisoryLockId; any other
+ * (`<hash>.login.lock`, the login lock) gets 64 bits of the sha256 of its file name, so the two never collide.
+ */
+export function advisoryLockIdFor(key: SessionKey, lockPath: string): string {
+  const name = basename(lockPath)
+  if (name === `${key.hash}.lock`) return advisoryLockId(key)
+  const digest = createHash('sha256').update(name).digest('hex')
+  return BigInt.asIntN(64, BigInt(`0x${digest.slice(0, 16)}`)).toString()
 }

@@ -7,7 +7,14 @@ import {
   sqlState,
   type ConnectionOptions,
 } from './postgres-connection.ts'
-import { advisoryLockId, loadStoreKey, openTokens, refreshDigest, sealTokens } from './postgres-codec.ts'
+import {
+  advisoryLockId,
+  advisoryLockIdFor,
+  loadStoreKey,
+  openTokens,
+  refreshDigest,
+  sealTokens,
+} from './postgres-codec.ts'
 import type { PreparedSave, StoredSession, TokenSet, TokenStore } from './types.ts'
 
 /** The schema this authgate reads and writes; a table of another version is never written (README, "Schema"). */
@@ -67,7 +74,7 @@ export class PostgresStore implements TokenStore {
   readonly location: string
   readonly #o: PostgresStoreOptions
   #connection: Promise<PgConnection> | undefined
-  /** Per session hash: the tail of this process's queue for the lock. */
+  /** Per advisory lock id: the tail of this process's queue for it. */
   readonly #queue = new Map<string, Promise<void>>()
 
   constructor(o: PostgresStoreOptions) {
@@ -147,9 +154,13 @@ export class PostgresStore implements TokenStore {
     })
   }
 
-  /** The session lock for `key` (the engine's LockFile shape; the path argument names a kernel lock and is unused). */
+  /**
+   * The session's locks in the engine's LockFile shape: the path names which one (the refresh lock `<hash>.lock`, the
+   * login lock `<hash>.login.lock`), each an advisory lock of its own, so both span the fleet.
+   */
   sessionLock(key: SessionKey) {
-    return (_path: string, o: { timeoutMs: number; signal?: AbortSignal | undefined }) => this.lock(key, o)
+    return (path: string, o: { timeoutMs: number; signal?: AbortSignal | undefined }) =>
+      this.lock(key, o, advisoryLockIdFor(key, path))
   }
 
   /**
@@ -157,26 +168,30 @@ export class PostgresStore implements TokenStore {
    * re-entrant on its connection, so callers in this process (the library's concurrent calls) queue here first.
    * @throws TemporaryError naming the holder's pid and host (from pg_stat_activity) on timeout; InterruptedError.
    */
-  async lock(key: SessionKey, o: { timeoutMs: number; signal?: AbortSignal | undefined }): Promise<AdvisoryLockHandle> {
-    const previous = this.#queue.get(key.hash) ?? Promise.resolve()
+  async lock(
+    key: SessionKey,
+    o: { timeoutMs: number; signal?: AbortSignal | undefined },
+    id = advisoryLockId(key),
+  ): Promise<AdvisoryLockHandle> {
+    const previous = this.#queue.get(id) ?? Promise.resolve()
     let free!: () => void
     const tail = previous.then(() => new Promise<void>((resolve) => (free = resolve)))
-    this.#queue.set(key.hash, tail)
+    this.#queue.set(id, tail)
     const done = () => {
       free()
-      if (this.#queue.get(key.hash) === tail) this.#queue.delete(key.hash)
+      if (this.#queue.get(id) === tail) this.#queue.delete(id)
     }
     await previous
     let unlock: () => void
     try {
-      unlock = await this.#acquire(key, o)
+      unlock = await this.#acquire(id, o)
     } catch (err) {
       done()
       throw err
     }
     let released = false
     return {
-      path: `advisory lock ${advisoryLockId(key)} on ${this.location}`,
+      path: `advisory lock ${id} on ${this.location}`,
       release: () => {
         if (released) return
         released = true
@@ -186,9 +201,8 @@ export class PostgresStore implements TokenStore {
     }
   }
 
-  async #acquire(key: SessionKey, o: { timeoutMs: number; signal?: AbortSignal | undefined }): Promise<() => void> {
+  async #acquire(id: string, o: { timeoutMs: number; signal?: AbortSignal | undefined }): Promise<() => void> {
     const connection = await this.#connect()
-    const id = advisoryLockId(key)
     const waitMs = Math.max(1, Math.round(o.timeoutMs))
     const sql = `SET lock_timeout = ${waitMs}; SELECT pg_advisory_lock(${id}); SET lock_timeout = 0`
     try {

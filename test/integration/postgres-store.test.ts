@@ -4,6 +4,7 @@ import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { describe, test, type TestContext } from 'node:test'
 import { createClient } from 'authgate-cli'
+import { sessionKey } from '../../src/config/session-key.ts'
 import { startAuthGateServer, type AuthGateTestServer } from '../support/authgate-server/index.ts'
 import { createCliHome, runCli, spawnCli, type CliHome } from '../support/cli.ts'
 import { seedExpiredSession } from '../support/fleet.ts'
@@ -52,7 +53,7 @@ describe('postgres store: commands', () => {
     s.server.approveDevice(code)
     const done = await login.exited
     assert.equal(done.code, 0, done.stderr)
-    assert.ok(await sealedRow(s), 'no row after login')
+    assert.ok(await sealedRow(s).catch(() => undefined), `no row after login: ${done.stderr}`)
 
     const token = await run(s, ['token'])
     assert.equal(token.code, 0, token.stderr)
@@ -97,6 +98,28 @@ describe('postgres store: commands', () => {
       [s.database, `authgate pid=${process.pid} %`],
     )
     assert.equal(await client.getAccessToken(), tokens[0])
+  })
+})
+
+describe('postgres store: machine sessions', () => {
+  test('--grant client-credentials on 3 machines at once: one grant, one token, kept in the database', async (t) => {
+    const s = await setup(t)
+    if (!s) return
+    const secret = 'ago_fleet-machine-secret'
+    const server = await startAuthGateServer({
+      clients: [{ clientId: 'ci-bot', clientSecret: secret, type: 'confidential', redirectUris: [], scopes: 'read' }],
+    })
+    t.after(() => server.close())
+    const homes = [1, 2, 3].map(() => createCliHome('authgate-pg-machine-'))
+    t.after(() => homes.forEach((h) => h.remove()))
+    const args = ['token', '--server-url', server.url, '--client-id', 'ci-bot', '--token-store', 'postgres']
+    const env = { ...s.env, AUTHGATE_CLIENT_SECRET: secret, AUTHGATE_GRANT: 'client-credentials' }
+    const results = await Promise.all(homes.map((home) => runCli([...args, '--lock-dir', home.lockDir], { home, env })))
+    for (const r of results) assert.equal(r.code, 0, r.stderr)
+    assert.equal(new Set(results.map((r) => r.stdout)).size, 1, 'the machines printed different tokens')
+    assert.equal(server.stats.grantsByType.client_credentials, 1)
+    const stored = await readSession(s.pg, s.database, sessionKey(server.url, 'ci-bot'))
+    assert.equal(stored?.accessToken, results[0]!.stdout.trim())
   })
 })
 
@@ -161,7 +184,6 @@ describe('postgres store: bad input', () => {
     const otherArgs = ['--server-url', s.server.url, '--client-id', 'another-client']
     const moved = await runCli(['token', '--token-store', 'postgres', ...otherArgs], { home: other, env: s.env })
     assert.equal(moved.code, 4, 'no row yet for the other session')
-    const { sessionKey } = await import('../../src/config/session-key.ts')
     const otherHash = sessionKey(s.server.url, 'another-client').hash
     await s.pg.query(
       s.database,
