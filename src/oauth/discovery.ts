@@ -1,6 +1,7 @@
 import * as oauth from 'oauth4webapi'
 import { ProtocolError, RequestFailedError } from '../errors.ts'
 import { requestOptions, type OAuthContext } from './context.ts'
+import { isLoopbackHost } from '../config/session-key.ts'
 
 export interface ServerMetadata extends oauth.AuthorizationServer {
   /** AuthGate's `/oauth/tokeninfo`: not in any discovery document, so it is known only by the fixed path. */
@@ -82,10 +83,25 @@ function withFallbacks(serverUrl: string, doc: Record<string, unknown>, discover
   for (const [field, path] of Object.entries(AUTHGATE_PATHS)) {
     const value = out[field]
     if (typeof value !== 'string' || !isHttpUrl(value)) out[field] = serverUrl + path
+    else refusePlainHttp(serverUrl, field, value)
   }
   // tokeninfo exists only on AuthGate: offer it when the token endpoint is AuthGate's, never on other servers.
   if (!String(out.token_endpoint).endsWith(AUTHGATE_PATHS.token_endpoint)) delete out.tokeninfo_endpoint
   return out as unknown as ServerMetadata
+}
+
+/**
+ * Plain http only where the user allowed it (contract, trust): to a loopback host, or to the server's own host (which
+ * passed the settings' check: loopback, or --allow-insecure-http). A document from a loopback server must not send the
+ * refresh token or client secret in clear text to some other machine.
+ */
+function refusePlainHttp(serverUrl: string, field: string, value: string): void {
+  const url = URL.canParse(value) ? new URL(value) : undefined
+  if (!url || url.protocol !== 'http:') return
+  if (isLoopbackHost(url.hostname) || url.hostname === new URL(serverUrl).hostname) return
+  throw new ProtocolError(`discovery lists a plain http ${field} on another host: ${value}`, {
+    hint: 'the server must list https endpoints (plain http is accepted only for loopback hosts and the server itself)',
+  })
 }
 
 function isHttpUrl(value: string): boolean {

@@ -102,6 +102,22 @@ describe('discovery', () => {
     assert.deepEqual(server.tokenRequests(), [])
   })
 
+  test('a loopback server listing plain http endpoints on another host: exit 1 naming it, nothing sent there', async (t) => {
+    // The secret and refresh token would cross the network in clear text; .invalid never resolves, so the old code
+    // spent its retries on DNS and ended with exit 5 instead of refusing.
+    const server = await startLoggingServer({ endpoints: 'http://attacker.invalid' })
+    t.after(() => server.close())
+    const s = signedIn(t, server, true)
+    const grant = ['--grant', 'client-credentials', '--client-secret', 'SECRET-out-0123456789']
+    for (const command of [['token'], ['token', ...grant]]) {
+      const out = await runCli([...command, ...s.args], { home: s.home })
+      assert.equal(out.code, 1, out.stderr)
+      assert.match(out.stderr, /plain http token_endpoint on another host: http:\/\/attacker\.invalid\/oauth\/token/)
+      assert.doesNotMatch(out.stderr, /SECRET-out|RT-out/)
+    }
+    assert.deepEqual(server.tokenRequests(), [])
+  })
+
   test('the issuer the server URL names: the refresh goes ahead', async (t) => {
     const server = await startLoggingServer()
     t.after(() => server.close())

@@ -19,6 +19,8 @@ export interface LoggedRequest {
 export interface LoggingServerOptions {
   /** The discovery document's issuer: 'self' (default) names this server, 'none' means no document at all. */
   issuer?: string
+  /** Where the discovery document puts its endpoints (default: this server); a hostile one names another host. */
+  endpoints?: string
   /** The user name userinfo reports (a hostile server puts terminal escapes in it). */
   username?: string
   /** The answer to every refresh grant, instead of new tokens. */
@@ -92,12 +94,13 @@ function answer(
 ): void {
   const issuer = options.issuer ?? 'self'
   if (req.path === '/.well-known/openid-configuration' && issuer !== 'none') {
+    const at = options.endpoints ?? base
     return json(res, 200, {
       issuer: issuer === 'self' ? base : issuer,
-      token_endpoint: `${base}/oauth/token`,
-      authorization_endpoint: `${base}/oauth/authorize`,
-      userinfo_endpoint: `${base}/oauth/userinfo`,
-      revocation_endpoint: `${base}/oauth/revoke`,
+      token_endpoint: `${at}/oauth/token`,
+      authorization_endpoint: `${at}/oauth/authorize`,
+      userinfo_endpoint: `${at}/oauth/userinfo`,
+      revocation_endpoint: `${at}/oauth/revoke`,
     })
   }
   if (req.path.startsWith('/.well-known/')) return json(res, 404, { error: 'not_found' })
