@@ -64,6 +64,14 @@ test('isConfiguredOrigin: only the configured origins, port included, default po
     [{ protocol: 'https', host: 'bad host' }, false],
     [{ protocol: 'https', host: 'git.example:8443' }, true],
     [{ protocol: 'https', host: 'other.example' }, false],
+    // Attributes that a URL parser reads as a configured origin, while git and curl name another host with them
+    // (the CVE-2020-5260 family): the helper answers only for a bare host[:port] and a bare scheme.
+    [{ protocol: 'https', host: 'evil.example@api.example' }, false],
+    [{ protocol: 'https', host: 'api.example#.evil.example' }, false],
+    [{ protocol: 'https', host: 'api.example?.evil.example' }, false],
+    [{ protocol: 'https', host: 'api.example/.evil.example' }, false],
+    [{ protocol: 'https', host: 'api.example\\.evil.example' }, false],
+    [{ protocol: 'https://api.example#', host: 'evil.example' }, false],
   ]
   for (const [request, want] of cases)
     assert.equal(isConfiguredOrigin(request, configured), want, JSON.stringify(request))

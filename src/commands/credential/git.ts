@@ -49,6 +49,9 @@ export function isConfiguredOrigin(
   settings: Pick<Settings, 'serverUrl' | 'apiUrl' | 'allowedHosts'>,
 ): boolean {
   if (!request.protocol || !request.host) return false
+  // Only a bare scheme and host[:port]: `api.example#.evil`, `evil@api.example` or a scheme with `://` in it would be
+  // read by URL as a configured origin while git meant another host.
+  if (!/^[a-z][a-z0-9+.-]*$/i.test(request.protocol) || /[/\\?#@\s]/.test(request.host)) return false
   const asked = `${request.protocol.toLowerCase()}://${request.host.toLowerCase()}`
   return URL.canParse(asked) && isAllowedOrigin(new URL(asked), settings)
 }
