@@ -33,7 +33,7 @@ export async function validTokens(
   options: { login?: boolean } = {},
 ): Promise<TokenSet> {
   env.secret(settings.clientSecret)
-  const session = await openSession(settings, env.deps, { trace: env.trace })
+  const session = await openSession(settings, env.deps, { trace: env.trace, secret: env.secret })
   const tokens = await tokenSourceWithLogin(session, env, options.login === true)()
   env.secret(tokens.accessToken)
   env.secret(tokens.refreshToken)

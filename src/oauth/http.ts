@@ -12,6 +12,8 @@ export interface HttpDeps {
   clock: { now(): number }
   /** Trace lines for `--verbose`; already redacted by the caller's sink. */
   trace?: ((line: string) => void) | undefined
+  /** Told every credential a request carries before it is sent (see `learnCredentials`). */
+  secret?: ((value: string | undefined) => void) | undefined
   signal?: AbortSignal | undefined
   requestTimeoutMs?: number | undefined
 }
@@ -70,6 +72,7 @@ async function sendOnce(deps: HttpDeps, url: string, init: FetchInit, endpoint?:
   const signals = [timeout, deps.signal, init.signal].filter((s): s is AbortSignal => !!s)
   const signal = AbortSignal.any(signals)
   const started = deps.clock.now()
+  learnCredentials(deps, init)
   try {
     const res = await deps.fetch(url, { ...init, signal, redirect: 'manual' })
     const body = await readCapped(res, url, endpoint)
@@ -97,6 +100,22 @@ async function sendOnce(deps: HttpDeps, url: string, init: FetchInit, endpoint?:
 }
 
 class TimeoutFailure extends Error {}
+
+/** Form fields that carry a credential: a server may echo any of them in an error description. */
+const CREDENTIAL_FIELDS = ['refresh_token', 'client_secret', 'code', 'code_verifier', 'device_code', 'token']
+
+/**
+ * The stored refresh token is known to the redactor only once a grant succeeds: a rejection whose error_description
+ * quotes it ("invalid refresh token RT…") would print it. So every credential is registered as it is sent.
+ */
+function learnCredentials(deps: HttpDeps, init: FetchInit): void {
+  if (!deps.secret) return
+  const body = init.body
+  const form = body instanceof URLSearchParams ? body : typeof body === 'string' ? new URLSearchParams(body) : undefined
+  for (const field of CREDENTIAL_FIELDS) deps.secret(form?.get(field) ?? undefined)
+  const authorization = new Headers(init.headers).get('authorization')
+  deps.secret(authorization?.replace(/^\S+\s+/, ''))
+}
 
 async function readCapped(res: Response, url: string, endpoint: string | undefined): Promise<Uint8Array> {
   const declared = Number(res.headers.get('content-length'))

@@ -23,6 +23,8 @@ export interface OpenSession {
 
 export interface OpenOptions {
   trace?: ((line: string) => void) | undefined
+  /** Learns every credential a request carries, so that no message echoing it (a server's error text) prints it. */
+  secret?: ((value: string | undefined) => void) | undefined
   /** Store override (login's `--token-store` move, tests). */
   store?: TokenStore | undefined
 }
@@ -37,7 +39,7 @@ export async function openSession(settings: Settings, deps: Deps, options: OpenO
     options.store ??
     (agent && settings.agentSock ? agent.agentOnlyStore(settings.agentSock) : await openStore(settings, deps))
   let protocol: Promise<ProtocolHandle> | undefined
-  const loadProtocol = () => (protocol ??= buildProtocol(settings, key, deps, options.trace))
+  const loadProtocol = () => (protocol ??= buildProtocol(settings, key, deps, options))
   const [{ createLockFile, loginLockPath, sessionLockPath }, { spentMarker }] = await Promise.all([
     import('../lock/kernel-lock.ts'),
     import('../stores/spent-marker.ts'),
@@ -108,7 +110,7 @@ async function buildProtocol(
   settings: Settings,
   key: SessionKey,
   deps: Deps,
-  trace?: (line: string) => void,
+  { trace, secret }: OpenOptions,
 ): Promise<ProtocolHandle> {
   const [{ createProtocol }, { RetryBudget }] = await Promise.all([import('./protocol.ts'), import('../oauth/http.ts')])
   return createProtocol({
@@ -121,6 +123,7 @@ async function buildProtocol(
       sleep: deps.sleep,
       clock: deps.clock,
       trace,
+      secret,
       signal: deps.signal,
       requestTimeoutMs: settings.httpTimeoutMs,
     },

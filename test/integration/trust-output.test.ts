@@ -90,6 +90,24 @@ describe('a hostile server’s text on the terminal', () => {
   })
 })
 
+describe('a server echoing the credentials it was sent', () => {
+  test('refresh rejected with the refresh token in error_description: redacted on stderr, plain and --verbose', async (t) => {
+    // The stored refresh token was known to the redactor only after a successful grant, so a rejection quoting it
+    // printed it whole: into CI logs, for one.
+    const server = await startLoggingServer({
+      refreshError: { error: 'invalid_request', error_description: 'unknown refresh token RT-out-0123456789' },
+    })
+    t.after(() => server.close())
+    const s = signedIn(t, server, true)
+    for (const command of [['token'], ['refresh', '--force'], ['--verbose', 'token']]) {
+      const out = await runCli([...command, ...s.args], { home: s.home })
+      assert.equal(out.code, 1, out.stderr)
+      assert.match(out.stderr, /unknown refresh token RT-o…\[redacted\]/)
+      assert.doesNotMatch(out.stderr, /RT-out-0123456789/)
+    }
+  })
+})
+
 describe('discovery', () => {
   test('an issuer other than the server URL: exit 1 naming both, no token request', async (t) => {
     const server = await startLoggingServer({ issuer: 'https://issuer.attacker.example' })

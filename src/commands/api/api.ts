@@ -94,7 +94,7 @@ export async function runApi(options: ApiOptions, env: CommandEnv): Promise<void
   const body = await readRequestBody(options.data, env.deps)
   const method = options.method ?? (body ? 'POST' : 'GET')
   const headers = requestHeaders(options.headers, body)
-  const session = await openSession(settings, env.deps, { trace: env.trace })
+  const session = await openSession(settings, env.deps, { trace: env.trace, secret: env.secret })
   const source = tokenSourceWithLogin(session, env, options.login)
   const tokens: TokenSource = async (request) => {
     const set = await source(request)

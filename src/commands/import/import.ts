@@ -48,7 +48,7 @@ export async function runImportGo(options: ImportGoOptions, env: CommandEnv, key
     import('../../stores/keyring-client.ts'),
   ])
   requireExplicitSession(settings)
-  const session = await openSession(settings, env.deps, { trace: env.trace })
+  const session = await openSession(settings, env.deps, { trace: env.trace, secret: env.secret })
   const { deps } = env
   const input = { ...options, file: options.file === undefined ? undefined : resolve(deps.cwd, options.file) }
   const result = await importGoSession(session, input, {

@@ -56,7 +56,7 @@ export function registerLogin(program: Command, makeEnv: (cmd: Command) => Comma
 export async function runLogin(options: LoginOptions, env: CommandEnv): Promise<void> {
   const settings = loadSettings(env.flags, env.deps)
   env.secret(settings.clientSecret)
-  const session = await openSession(settings, env.deps, { trace: env.trace })
+  const session = await openSession(settings, env.deps, { trace: env.trace, secret: env.secret })
   if (settings.grant === 'client_credentials') return machineLogin(session, env, options)
   const ui = stderrLoginUi({
     say: env.say,

@@ -28,7 +28,7 @@ export function registerLogout(program: Command, makeEnv: (cmd: Command) => Comm
 export async function runLogout(options: LogoutOptions, env: CommandEnv): Promise<void> {
   const settings = loadSettings(env.flags, env.deps)
   env.secret(settings.clientSecret)
-  const session = await openSession(settings, env.deps, { trace: env.trace })
+  const session = await openSession(settings, env.deps, { trace: env.trace, secret: env.secret })
   const before = await session.store.read(session.key)
   for (const secret of [before?.accessToken, before?.refreshToken, before?.idToken]) env.secret(secret)
   const result = await logOut(session, options)

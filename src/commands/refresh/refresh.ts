@@ -10,7 +10,7 @@ export interface RefreshOptions {
 export async function runRefresh(options: RefreshOptions, env: CommandEnv): Promise<void> {
   const settings = loadSettings(env.flags, env.deps)
   env.secret(settings.clientSecret)
-  const session = await openSession(settings, env.deps, { trace: env.trace })
+  const session = await openSession(settings, env.deps, { trace: env.trace, secret: env.secret })
   let outcome = 'still valid'
   const context = {
     ...session.context,

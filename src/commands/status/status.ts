@@ -35,7 +35,7 @@ export interface StatusReport {
 export async function runStatus(options: StatusOptions, env: CommandEnv): Promise<void> {
   const settings = loadSettings(env.flags, env.deps)
   env.secret(settings.clientSecret)
-  const session = await openSession(settings, env.deps, { trace: env.trace })
+  const session = await openSession(settings, env.deps, { trace: env.trace, secret: env.secret })
   const tokens = await session.store.read(session.key)
   if (tokens) {
     env.secret(tokens.accessToken)
