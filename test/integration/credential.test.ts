@@ -92,6 +92,18 @@ describe('git credential fill against AuthGate', () => {
     assert.match(out.stderr, /could not read Username|terminal prompts disabled/)
   })
 
+  test('an allowed host over plain http: no answer without --allow-insecure-http, as `api` refuses', async (t) => {
+    // git would send the bearer in clear text to a host off this machine.
+    const { env } = signedIn(t, server.url, server.publicClientId, await obtainTokensFromAuthGate(server))
+    const allowed = { ...env, AUTHGATE_ALLOW_HOSTS: 'git.example' }
+    const plain = await gitFill(allowed, 'credential.helper', 'protocol=http\nhost=git.example\n\n')
+    assert.notEqual(plain.code, 0)
+    assert.doesNotMatch(plain.stdout, /password=/)
+    const secure = await gitFill(allowed, 'credential.helper', 'protocol=https\nhost=git.example\n\n')
+    assert.equal(secure.code, 0, secure.stderr)
+    assert.match(secure.stdout, /^password=.+$/m)
+  })
+
   test('git approve/reject (store/erase) are accepted and change nothing', async (t) => {
     const issued = await obtainTokensFromAuthGate(server)
     const { home, env } = signedIn(t, server.url, server.publicClientId, issued)

@@ -49,6 +49,7 @@ test('isConfiguredOrigin: only the configured origins, port included, default po
     apiUrl: 'https://api.example/v1',
     serverUrl: 'http://127.0.0.1:8080',
     allowedHosts: ['git.example'],
+    allowInsecureHttp: false,
   }
   const cases: Array<[Parameters<typeof isConfiguredOrigin>[0], boolean]> = [
     [{ protocol: 'https', host: 'api.example' }, true],
@@ -72,9 +73,13 @@ test('isConfiguredOrigin: only the configured origins, port included, default po
     [{ protocol: 'https', host: 'api.example/.evil.example' }, false],
     [{ protocol: 'https', host: 'api.example\\.evil.example' }, false],
     [{ protocol: 'https://api.example#', host: 'evil.example' }, false],
+    // An allowed host over plain http: git would send the token in clear text; `api` refuses it too.
+    [{ protocol: 'http', host: 'git.example' }, false],
   ]
   for (const [request, want] of cases)
     assert.equal(isConfiguredOrigin(request, configured), want, JSON.stringify(request))
+  const insecure = { ...configured, allowInsecureHttp: true }
+  assert.equal(isConfiguredOrigin({ protocol: 'http', host: 'git.example' }, insecure), true)
 })
 
 test('formatGitCredential: username, password, and the expiry when known', () => {

@@ -1,3 +1,4 @@
+import { isLoopbackHost } from '../../config/session-key.ts'
 import { isAllowedOrigin, type Settings } from '../../config/settings.ts'
 import { loadSettings } from '../../session/open.ts'
 import { validTokens, type CommandEnv } from '../command-env.ts'
@@ -46,14 +47,18 @@ export function parseGitCredential(text: string): GitCredentialRequest {
  */
 export function isConfiguredOrigin(
   request: GitCredentialRequest,
-  settings: Pick<Settings, 'serverUrl' | 'apiUrl' | 'allowedHosts'>,
+  settings: Pick<Settings, 'serverUrl' | 'apiUrl' | 'allowedHosts' | 'allowInsecureHttp'>,
 ): boolean {
   if (!request.protocol || !request.host) return false
   // Only a bare scheme and host[:port]: `api.example#.evil`, `evil@api.example` or a scheme with `://` in it would be
   // read by URL as a configured origin while git meant another host.
   if (!/^[a-z][a-z0-9+.-]*$/i.test(request.protocol) || /[/\\?#@\s]/.test(request.host)) return false
   const asked = `${request.protocol.toLowerCase()}://${request.host.toLowerCase()}`
-  return URL.canParse(asked) && isAllowedOrigin(new URL(asked), settings)
+  if (!URL.canParse(asked)) return false
+  const url = new URL(asked)
+  // As `api` refuses: an allowed host does not make plain http acceptable off this machine (contract, trust).
+  if (url.protocol === 'http:' && !settings.allowInsecureHttp && !isLoopbackHost(url.hostname)) return false
+  return isAllowedOrigin(url, settings)
 }
 
 /** Pure: the helper's answer. `password_expiry_utc` (git ≥ 2.41) keeps a caching helper from outliving the token. */
