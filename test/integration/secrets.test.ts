@@ -190,6 +190,24 @@ test(
         input: `protocol=https\nhost=${new URL(proxy.url).host}\n\n`,
       })
       await cli('credential kubectl', ['credential', 'kubectl'], verbose)
+      await cli(
+        'credential docker get',
+        ['credential', 'docker', 'get', '--registry', new URL(proxy.url).host],
+        verbose,
+        {
+          input: new URL(proxy.url).host,
+        },
+      )
+      const child = 'process.exit(process.env.AUTHGATE_TOKEN && process.env.GH_TOKEN ? 0 : 3)'
+      // cli() appends the session flags after the child's own `--`, where they are its plain arguments: so authgate
+      // gets them before its `--` too.
+      const session = ['--server-url', proxy.url, '--client-id', CLIENT_ID, ...home.flags]
+      const execArgs = ['exec', ...session, '--env', 'GH_TOKEN', '--', process.execPath, '-e', child, '--']
+      const exec = await cli('exec', execArgs, verbose)
+      if (exec) assert.equal(exec.code, 0, exec.stderr)
+      const machine = ['token', '--grant', 'client-credentials']
+      const machineRun = await cli('token (client credentials)', machine, verbose)
+      assert.equal(machineRun?.code, 0, machineRun?.stderr)
       await cli('logout', ['logout'], verbose)
       const afterLogout = await cli('token (signed out)', ['token'], verbose)
       if (!skipped.has('logout')) assert.equal(afterLogout?.code, 4, afterLogout?.stderr)
