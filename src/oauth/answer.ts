@@ -28,19 +28,29 @@ const answers = new WeakMap<Response, ServerAnswer>()
 /** Remembers what `response` is the answer to. `body` is the whole body as read (at most 1 MiB). */
 export function recordAnswer(
   response: Response,
-  request: { endpoint: string | undefined; url: string },
+  request: { endpoint: string | undefined; url: string; sent?: readonly string[] },
   body: Uint8Array,
 ): void {
   const isError = response.status >= 300
+  const oauthError = isError ? oauthErrorOf(body) : undefined
+  const scrub = (text: string) => withoutCredentials(text, request.sent ?? [])
   answers.set(response, {
     endpoint: request.endpoint,
     url: withoutQuery(request.url),
     status: response.status,
     statusText: response.statusText,
-    oauthError: isError ? oauthErrorOf(body) : undefined,
-    bodyHead: isError ? new TextDecoder().decode(body.subarray(0, BODY_HEAD_BYTES)) : '',
+    oauthError: oauthError && {
+      error: scrub(oauthError.error),
+      description: oauthError.description && scrub(oauthError.description),
+    },
+    bodyHead: isError ? scrub(new TextDecoder().decode(body.subarray(0, BODY_HEAD_BYTES))) : '',
     isTruncated: isError && body.byteLength > BODY_HEAD_BYTES,
   })
+}
+
+/** A server that echoes a credential it was sent (a token, the client secret) gets it cut, as the CLI redacts. */
+function withoutCredentials(text: string, sent: readonly string[]): string {
+  return sent.reduce((out, secret) => out.split(secret).join(`${secret.slice(0, 4)}…[redacted]`), text)
 }
 
 /** The answer a Response (or an oauth4webapi error carrying one) stands for, if boundedFetch fetched it. */

@@ -12,7 +12,7 @@ export interface HttpDeps {
   clock: { now(): number }
   /** Trace lines for `--verbose`; already redacted by the caller's sink. */
   trace?: ((line: string) => void) | undefined
-  /** Told every credential a request carries before it is sent (see `learnCredentials`). */
+  /** Told every credential a request carries before it is sent (see `credentialsOf`). */
   secret?: ((value: string | undefined) => void) | undefined
   signal?: AbortSignal | undefined
   requestTimeoutMs?: number | undefined
@@ -72,7 +72,8 @@ async function sendOnce(deps: HttpDeps, url: string, init: FetchInit, endpoint?:
   const signals = [timeout, deps.signal, init.signal].filter((s): s is AbortSignal => !!s)
   const signal = AbortSignal.any(signals)
   const started = deps.clock.now()
-  learnCredentials(deps, init)
+  const sent = credentialsOf(init)
+  for (const credential of sent) deps.secret?.(credential)
   try {
     const res = await deps.fetch(url, { ...init, signal, redirect: 'manual' })
     const body = await readCapped(res, url, endpoint)
@@ -89,7 +90,7 @@ async function sendOnce(deps: HttpDeps, url: string, init: FetchInit, endpoint?:
       statusText: res.statusText,
       headers: res.headers,
     })
-    recordAnswer(answer, { endpoint, url }, body)
+    recordAnswer(answer, { endpoint, url, sent }, body)
     return answer
   } catch (err) {
     if (deps.signal?.aborted || init.signal?.aborted) throw new InterruptedError('interrupted', { cause: err })
@@ -105,16 +106,16 @@ class TimeoutFailure extends Error {}
 const CREDENTIAL_FIELDS = ['refresh_token', 'client_secret', 'code', 'code_verifier', 'device_code', 'token']
 
 /**
- * The stored refresh token is known to the redactor only once a grant succeeds: a rejection whose error_description
- * quotes it ("invalid refresh token RT…") would print it. So every credential is registered as it is sent.
+ * What a request carries that a server may echo in an error description ("unknown refresh token RT…"). The stored
+ * refresh token is known to the CLI's redactor only once a grant succeeds, and the library has none: so each is
+ * registered as it is sent, and cut from what the answer's messages quote (oauth/answer.ts).
  */
-function learnCredentials(deps: HttpDeps, init: FetchInit): void {
-  if (!deps.secret) return
+function credentialsOf(init: FetchInit): string[] {
   const body = init.body
   const form = body instanceof URLSearchParams ? body : typeof body === 'string' ? new URLSearchParams(body) : undefined
-  for (const field of CREDENTIAL_FIELDS) deps.secret(form?.get(field) ?? undefined)
-  const authorization = new Headers(init.headers).get('authorization')
-  deps.secret(authorization?.replace(/^\S+\s+/, ''))
+  const authorization = new Headers(init.headers).get('authorization')?.replace(/^\S+\s+/, '')
+  const values = [...CREDENTIAL_FIELDS.map((field) => form?.get(field)), authorization]
+  return values.filter((v): v is string => typeof v === 'string' && v.length >= 6)
 }
 
 async function readCapped(res: Response, url: string, endpoint: string | undefined): Promise<Uint8Array> {

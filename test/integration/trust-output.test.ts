@@ -106,6 +106,28 @@ describe('a server echoing the credentials it was sent', () => {
       assert.doesNotMatch(out.stderr, /RT-out-0123456789/)
     }
   })
+
+  test('the library: the same rejection’s error message does not carry the refresh token either', async (t) => {
+    // The library has no output sink to redact at: the message it throws is what an application logs.
+    const server = await startLoggingServer({
+      refreshError: { error: 'invalid_request', error_description: 'unknown refresh token RT-out-0123456789' },
+    })
+    t.after(() => server.close())
+    const s = signedIn(t, server, true)
+    const client = createClient({
+      serverUrl: server.url,
+      clientId: CLIENT,
+      tokenStore: 'file',
+      tokenFile: s.home.tokenFile,
+      lockDir: s.home.lockDir,
+    })
+    await assert.rejects(client.getAccessToken(), (e: Error) => {
+      assert.match(e.message, /unknown refresh token RT-o…\[redacted\]/)
+      assert.doesNotMatch(e.message, /RT-out-0123456789/)
+      return true
+    })
+    assert.equal(server.tokenRequests().length, 1)
+  })
 })
 
 describe('discovery', () => {
