@@ -90,6 +90,28 @@ describe('a hostile server’s text on the terminal', () => {
   })
 })
 
+describe('a hostile access token', () => {
+  test('control bytes or a line break in it: refused (exit 1), never printed by token nor written into git’s answer', async (t) => {
+    // `token` prints it raw and the git helper writes `password=<token>` into git's line protocol: a newline there
+    // adds attributes of the server's choosing to git's answer.
+    const server = await startLoggingServer({ accessToken: 'AT-\u001b]0;pwned\u0007\nhost=evil.example' })
+    t.after(() => server.close())
+    const s = signedIn(t, server, true)
+    const token = await runCli(['token', ...s.args], { home: s.home })
+    assert.equal(token.code, 1, token.stderr)
+    assert.equal(token.stdout, '')
+    assert.match(token.stderr, /the server sent an access_token with characters a token may not hold/)
+    const git = await runCli(['credential', 'git', 'get', ...s.args], {
+      home: s.home,
+      input: `protocol=http\nhost=${server.host}\n\n`,
+    })
+    assert.equal(git.code, 1, git.stderr)
+    assert.equal(git.stdout, '')
+    assertClean(token)
+    assertClean(git)
+  })
+})
+
 describe('a server echoing the credentials it was sent', () => {
   test('refresh rejected with the refresh token in error_description: redacted on stderr, plain and --verbose', async (t) => {
     // The stored refresh token was known to the redactor only after a successful grant, so a rejection quoting it

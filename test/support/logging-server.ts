@@ -23,6 +23,8 @@ export interface LoggingServerOptions {
   endpoints?: string
   /** The user name userinfo reports (a hostile server puts terminal escapes in it). */
   username?: string
+  /** The access token every grant issues (default: a fresh harmless one each time). */
+  accessToken?: string
   /** The answer to every refresh grant, instead of new tokens. */
   refreshError?: { error: string; error_description: string }
   /** The device flow's user code and verification URI (default harmless ones). */
@@ -119,7 +121,7 @@ function answer(
     }
     const n = next()
     return json(res, 200, {
-      access_token: `AT-issued-${n}-0123456789`,
+      access_token: options.accessToken ?? `AT-issued-${n}-0123456789`,
       refresh_token: `RT-issued-${n}-0123456789`,
       token_type: 'Bearer',
       expires_in: 3600,
