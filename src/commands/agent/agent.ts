@@ -113,7 +113,11 @@ async function answerer(sessions: Map<string, Settings>, env: CommandEnv): Promi
     }
     if (!settings) return { error: `session ${request.clientId}@${request.serverUrl} is not exposed`, exit: 4 }
     try {
-      const session = await openSession(settings, env.deps, { trace: env.trace, store: await storeOf(settings) })
+      const session = await openSession(settings, env.deps, {
+        trace: env.trace,
+        secret: env.secret,
+        store: await storeOf(settings),
+      })
       const tokens = await flight.run(session.context, { force: request.force, rejected: request.rejected })
       env.secret(tokens.accessToken)
       env.secret(tokens.refreshToken)
