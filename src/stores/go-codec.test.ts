@@ -68,6 +68,12 @@ describe('findGoEntry', () => {
       doc: JSON.stringify({ tokens: { cli: { ...goJson, expires_at: 'tomorrow' } } }),
       want: /expires_at is not an RFC 3339 time/,
     },
+    {
+      // `token` prints it raw and the git helper writes it as a line of git's protocol.
+      name: 'a token with a control byte or a line break',
+      doc: JSON.stringify({ tokens: { cli: { ...goJson, refresh_token: 'go-rt\u001b]0;x\u0007\nhost=evil' } } }),
+      want: /refresh_token holds characters a token may not hold/,
+    },
   ]
   for (const c of cases) {
     test(c.name, () => {

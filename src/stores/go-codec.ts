@@ -96,6 +96,12 @@ export function decodeGoToken(entry: unknown, where: string, source: string): To
   const text = stringFields(entry, (field) => unusable(source, `${where}.${field} is not a string`))
   const accessToken = text('access_token')
   if (accessToken === undefined) throw unusable(source, `${where}.access_token is missing`)
+  // RFC 6749: a token is 1*VSCHAR; a control byte would reach the terminal through `token`, or git's line protocol.
+  for (const field of ['access_token', 'refresh_token']) {
+    const value = text(field)
+    if (value !== undefined && !/^[\x20-\x7e]+$/.test(value))
+      throw unusable(source, `${where}.${field} holds characters a token may not hold`)
+  }
   const expiresAt = text('expires_at')
   const expiresAtMs = expiresAt === undefined ? undefined : parseRfc3339(expiresAt)
   if (expiresAt !== undefined && expiresAtMs === undefined) {
