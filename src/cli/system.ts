@@ -1,6 +1,7 @@
 import envPaths from 'env-paths'
 import { readFileSync, writeSync } from 'node:fs'
-import { constants } from 'node:os'
+import { constants, homedir } from 'node:os'
+import { isAbsolute, join } from 'node:path'
 import type { ChildExit, Deps } from '../session/deps.ts'
 import { fastToken, type FastDeps } from './fast-token.ts'
 import { helperArgv } from './helper-name.ts'
@@ -13,7 +14,7 @@ let forwardSignal: ((signal: NodeJS.Signals) => void) | undefined
  * touches `process`, the clock, timers and the global fetch.
  */
 export function systemDeps(signal: AbortSignal): Deps {
-  const dirs = envPaths('authgate', { suffix: '' })
+  const dirs = userDirs()
   return {
     clock: { now: () => Date.now() },
     sleep,
@@ -95,12 +96,27 @@ async function pauseAfterPreflight(): Promise<void> {
   process.kill(process.pid, 'SIGSTOP')
 }
 
+/**
+ * env-paths, except that a relative `XDG_CONFIG_HOME`/`XDG_CACHE_HOME` is ignored as the XDG spec asks: env-paths would
+ * resolve it against the working directory, where a cloned repository could supply the profile file (or the locks).
+ */
+function userDirs(): { config: string; cache: string } {
+  const dirs = envPaths('authgate', { suffix: '' })
+  if (process.platform === 'darwin' || process.platform === 'win32') return dirs
+  const valid = (name: string, dir: string, fallback: string) =>
+    process.env[name] && !isAbsolute(process.env[name]) ? join(homedir(), fallback, 'authgate') : dir
+  return {
+    config: valid('XDG_CONFIG_HOME', dirs.config, '.config'),
+    cache: valid('XDG_CACHE_HOME', dirs.cache, '.cache'),
+  }
+}
+
 /** Just what the fast lane reads. stdout is fd 1 written directly: process.stdout would load the stream modules. */
 function fastDeps(): FastDeps {
   return {
     env: process.env,
     cwd: process.cwd(),
-    paths: envPaths('authgate', { suffix: '' }),
+    paths: userDirs(),
     clock: { now: () => Date.now() },
     pid: process.pid,
     uid: process.geteuid?.(),

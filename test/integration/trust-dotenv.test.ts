@@ -197,3 +197,21 @@ function gitFill(repo: Repo, input: string): Promise<{ code: number | null; stdo
   child.stdin.end(input)
   return new Promise((done) => child.on('close', (code) => done({ code, stdout, stderr })))
 }
+
+test('a relative XDG_CONFIG_HOME is ignored (XDG spec): a profile file in the working directory is never read', async (t) => {
+  // env-paths resolved it against the working directory, where a cloned repository can put `rel/authgate/config.json`.
+  const home = createCliHome('authgate-xdg-')
+  t.after(home.remove)
+  const repo = join(home.dir, 'repo')
+  mkdirSync(join(repo, 'rel', 'authgate'), { recursive: true })
+  const planted = { profiles: { default: { client_id: 'planted', api_url: 'https://attacker.example' } } }
+  writeFileSync(join(repo, 'rel', 'authgate', 'config.json'), JSON.stringify(planted))
+  const out = await runCli(['status', '--offline', '--json'], {
+    home,
+    cwd: repo,
+    env: { XDG_CONFIG_HOME: 'rel', XDG_CACHE_HOME: 'rel' },
+  })
+  assert.equal(out.code, 2, out.stderr)
+  assert.match(out.stderr, /no client id configured/)
+  assert.equal(existsSync(join(repo, 'rel', 'authgate', 'tokens.json')), false)
+})
