@@ -156,9 +156,10 @@ export const GLOBAL_OPTIONS: readonly GlobalOption[] = [
  */
 export function parseTokenArgv(
   argv: readonly string[],
-): { flags: GlobalFlags; json: boolean; verbose: boolean } | undefined {
+): { flags: GlobalFlags; json: boolean; verbose: boolean; login: boolean } | undefined {
   const flags: Record<string, string> = {}
   let sawCommand = false
+  let login = false
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
     if (arg === 'token' && !sawCommand) {
@@ -166,7 +167,10 @@ export function parseTokenArgv(
       continue
     }
     // `token --login`: a usable token is printed here as without it; the sign-in, if needed, is the full program's.
-    if (arg === '--login' && sawCommand) continue
+    if (arg === '--login' && sawCommand) {
+      login = true
+      continue
+    }
     const eq = arg.indexOf('=')
     const name = eq > 0 ? arg.slice(0, eq) : arg
     const option = GLOBAL_OPTIONS.find((o) => o.flag === name)
@@ -185,5 +189,6 @@ export function parseTokenArgv(
     flags: { ...rest, ...(verbose ? { verbose } : {}) } as GlobalFlags,
     json: json === 'true',
     verbose: verbose === 'true',
+    login,
   }
 }

@@ -5,6 +5,7 @@ import { registerCommands } from './commands.ts'
 
 export { openBrowser } from './browser.ts'
 import { escapeTerminal } from '../commands/terminal-text.ts'
+export { buildProtocol } from '../session/protocol-client.ts'
 import { reportError } from './exit.ts'
 import { addGlobalOptions, globalFlags, VERSION } from './program.ts'
 import { Redactor } from './redact.ts'

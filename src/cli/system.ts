@@ -111,17 +111,22 @@ function userDirs(): { config: string; cache: string } {
   }
 }
 
-/** Just what the fast lane reads. stdout is fd 1 written directly: process.stdout would load the stream modules. */
+/** Just what `token`'s lean start-up uses. stdout is fd 1 written directly: process.stdout loads the stream modules. */
 function fastDeps(): FastDeps {
   return {
     env: process.env,
     cwd: process.cwd(),
     paths: userDirs(),
     clock: { now: () => Date.now() },
+    sleep,
+    fetch: (input, init) => globalThis.fetch(input, init),
     pid: process.pid,
     uid: process.geteuid?.(),
     platform: process.platform,
-    sleep,
+    lockWaiter: 'thread',
+    afterPreflight: process.env.AUTHGATE_TEST_PAUSE_AFTER_PREFLIGHT === '1' ? pauseAfterPreflight : undefined,
+    // From the full program's bundle (see scripts/build.mjs): only a refresh pays for loading protocol code.
+    buildProtocol: async (...args) => (await import('./main.ts')).buildProtocol(...args),
     io: { stdout: { write: writeStdout }, stderr: { write: (text: string) => process.stderr.write(text) } },
   }
 }
@@ -169,17 +174,18 @@ function inTerminalForeground(): boolean {
 }
 
 /**
- * The entry point bin/authgate.js calls. The `token` fast lane runs first with nothing armed (no signal handler, no
- * stdin): a fresh token is printed in a few ms. Everything else gets the full program, Ctrl+C → exit 130, and an exit
- * that does not wait for stray handles.
+ * The entry point bin/authgate.js calls. `token` starts lean first, with nothing armed (no signal handler, no stdin):
+ * a fresh token is printed in a few ms. Everything else gets the full program, Ctrl+C → exit 130, and an exit that
+ * does not wait for stray handles.
  */
 export async function run(): Promise<void> {
   const argv = helperArgv(process.argv[1] ?? '', process.argv.slice(2))
-  const fast = argv.includes('token') ? await fastToken(argv, fastDeps()) : {}
-  // exit, not return: a lock wait that timed out leaves a waiter thread behind (see lock/kernel-lock.ts).
-  if (fast.code !== undefined) return fast.code === 0 ? undefined : process.exit(fast.code)
+  const lean = argv.includes('token') ? await fastToken(argv, fastDeps()) : undefined
+  // exit, not return, unless the token was fresh: a lock wait that timed out leaves a waiter thread behind (see
+  // lock/kernel-lock.ts), a refresh leaves fetch's keep-alive socket.
+  if (lean !== undefined) return lean.fresh ? undefined : process.exit(lean.code)
   const controller = new AbortController()
-  const deps = { ...systemDeps(controller.signal), heldLock: fast.heldLock }
+  const deps = systemDeps(controller.signal)
   let interrupted = false
   process.on('SIGINT', () => {
     if (forwardSignal) return inTerminalForeground() ? undefined : forwardSignal('SIGINT')
@@ -187,7 +193,7 @@ export async function run(): Promise<void> {
     interrupted = true
     controller.abort(new Error('interrupted'))
   })
-  // A separate bundle (see scripts/build.mjs): the fast lane above never parses commander or protocol code.
+  // A separate bundle (see scripts/build.mjs): `token`'s lean start-up above never parses commander.
   const { main } = await import('./main.ts')
   const code = await main(argv, deps)
   // A lock wait that timed out still has its waiter thread; the answer is known, so do not wait for it.

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module'
+import { join, resolve } from 'node:path'
 import { UsageError } from '../errors.ts'
 
 /** One session = (normalised server URL, client id). Two sessions never share an entry, a lock or a keyring item. */
@@ -62,4 +63,17 @@ function sha256Hex(text: string): string {
 export function isLoopbackHost(hostname: string): boolean {
   const host = hostname.replace(/^\[|\]$/g, '').toLowerCase()
   return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host)
+}
+
+/** `<lock dir>/<sha256 of the session>.lock`, whatever the store backend: the client id never becomes part of a path. */
+export function sessionLockPath(lockDir: string, key: SessionKey): string {
+  return join(resolve(lockDir), `${key.hash}.lock`)
+}
+
+/**
+ * `<lock dir>/<sha256 of the session>.login.lock`: serialises interactive sign-ins (one browser tab, one device code)
+ * apart from the refresh lock, which a `token` must never wait on while a person types.
+ */
+export function loginLockPath(lockDir: string, key: SessionKey): string {
+  return join(resolve(lockDir), `${key.hash}.login.lock`)
 }

@@ -1,7 +1,7 @@
 import { requireSession, type Settings } from '../config/settings.ts'
 import type { Deps } from '../session/deps.ts'
 import { fetchWithBearer, resolveApiTarget, sendAuthorized, type TokenSource } from '../session/api-request.ts'
-import { SingleFlight } from '../session/engine.ts'
+import { SingleFlight } from '../session/refresh-engine.ts'
 import { logOut, type RevocationOutcome } from '../session/logout.ts'
 import { openSession } from '../session/open.ts'
 import { openStore } from '../session/stores.ts'

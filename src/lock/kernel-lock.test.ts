@@ -16,7 +16,8 @@ import { scheduler } from 'node:timers/promises'
 import { after, describe, test } from 'node:test'
 import { sessionKey } from '../config/session-key.ts'
 import { InterruptedError, StoreError, TemporaryError } from '../errors.ts'
-import { createLockFile, sessionLockPath } from './kernel-lock.ts'
+import { createLockFile } from './kernel-lock.ts'
+import { sessionLockPath } from '../config/session-key.ts'
 
 const root = mkdtempSync(join(tmpdir(), 'authgate-kernel-lock-'))
 after(() => rmSync(root, { recursive: true, force: true }))

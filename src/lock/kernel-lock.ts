@@ -1,8 +1,7 @@
 import type * as childProcess from 'node:child_process'
 import { closeSync, constants, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs'
 import { platform } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
-import type { SessionKey } from '../config/session-key.ts'
+import { dirname, resolve } from 'node:path'
 import { InterruptedError, StoreError, TemporaryError } from '../errors.ts'
 import { builtin, nativeLocks, nativeLocksModulePath } from './native-binding.ts'
 import { checkPrivateDirectory, lockFileProblem, lockFileRefused, type OwnerCheck } from './private-dir.ts'
@@ -50,19 +49,6 @@ try {
 const native = nativeLocks
 /** node:child_process loads net, streams and dgram (about 3 ms): only the process waiter needs it, not a storm's. */
 const childProcesses = () => builtin<typeof childProcess>('node:child_process')
-
-/** `<lock dir>/<sha256 of the session>.lock`: the client id never becomes part of a path. */
-export function sessionLockPath(lockDir: string, key: SessionKey): string {
-  return join(resolve(lockDir), `${key.hash}.lock`)
-}
-
-/**
- * `<lock dir>/<sha256 of the session>.login.lock`: serialises interactive sign-ins (one browser tab, one device code)
- * apart from the refresh lock, which a `token` must never wait on while a person types.
- */
-export function loginLockPath(lockDir: string, key: SessionKey): string {
-  return join(resolve(lockDir), `${key.hash}.login.lock`)
-}
 
 /**
  * Every lock file (the session lock, the store lock `<token file>.lock`, the login lock `<hash>.login.lock`) is

@@ -3,7 +3,7 @@ import type { SessionKey } from '../config/session-key.ts'
 import { UsageError } from '../errors.ts'
 import type { TokenSet, TokenStore } from '../stores/types.ts'
 import type { Deps } from './deps.ts'
-import type { TokenRequest } from './engine.ts'
+import type { TokenRequest } from './refresh-engine.ts'
 
 /** Room for the agent's own lock wait and its refresh (3 retries, 30 s in all) before the client gives up. */
 const REFRESH_BUDGET_MS = 35_000

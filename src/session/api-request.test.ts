@@ -3,7 +3,7 @@ import { test } from 'node:test'
 import { TemporaryError, UsageError } from '../errors.ts'
 import type { TokenSet } from '../stores/types.ts'
 import { fetchWithBearer, resolveApiTarget, sendAuthorized } from './api-request.ts'
-import type { TokenRequest } from './engine.ts'
+import type { TokenRequest } from './refresh-engine.ts'
 
 test('resolveApiTarget: paths stay under the API URL; full URLs only to the server, the API URL or allowed hosts', () => {
   const cases: Array<{ target: string; api: string; insecure?: boolean; allow?: string[]; want: string | RegExp }> = [

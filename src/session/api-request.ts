@@ -2,7 +2,7 @@ import { isLoopbackHost } from '../config/session-key.ts'
 import { isAllowedOrigin, type Settings } from '../config/settings.ts'
 import { InterruptedError, TemporaryError, UsageError } from '../errors.ts'
 import type { TokenSet } from '../stores/types.ts'
-import type { TokenRequest } from './engine.ts'
+import type { TokenRequest } from './refresh-engine.ts'
 
 /** How an authenticated request gets its tokens: the engine (CLI) or the library's single flight. */
 export type TokenSource = (request?: TokenRequest) => Promise<TokenSet>

@@ -1,5 +1,3 @@
-import type { LockHandle } from '../lock/types.ts'
-
 /** The edges of the program. Built once in cli/system.ts from the real process; tests pass fakes. */
 export interface Streams {
   stdout: { write(chunk: string): unknown }
@@ -35,11 +33,6 @@ export interface Deps {
   platform: NodeJS.Platform
   /** How a contended lock wait blocks (see lock/kernel-lock.ts). The CLI uses 'thread'; the library 'process'. */
   lockWaiter?: 'process' | 'thread' | undefined
-  /**
-   * A session lock this process already holds: the `token` fast lane hands over the lock it waited for when the token
-   * is still stale, so the refresh follows at once instead of queueing behind every other waiter again.
-   */
-  heldLock?: LockHandle | undefined
   /** Test seam only (see cli/system.ts): runs between a save's pre-flight and the grant it guards. */
   afterPreflight?: (() => Promise<void>) | undefined
   /** A warning line for stderr (the CLI prints each once per run); the library has none and never prints. */

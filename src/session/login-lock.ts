@@ -1,5 +1,5 @@
 import type { TokenSet } from '../stores/types.ts'
-import type { SessionContext } from './engine.ts'
+import type { SessionContext } from './refresh-engine.ts'
 import { hasPeerRefreshed, isExpiring } from './expiry.ts'
 
 /**

@@ -3,7 +3,7 @@ import { InterruptedError, UsageError } from '../errors.ts'
 import { listenForCallback, type CallbackListener } from '../loopback/callback-server.ts'
 import type { TokenSet } from '../stores/types.ts'
 import type { Deps } from './deps.ts'
-import type { SessionContext } from './engine.ts'
+import type { SessionContext } from './refresh-engine.ts'
 import {
   callbackAddress,
   runBrowserFlow,

@@ -1,7 +1,7 @@
 import { InterruptedError } from '../errors.ts'
 import type { TokenTypeHint } from '../oauth/revocation.ts'
 import type { TokenSet } from '../stores/types.ts'
-import type { SessionContext } from './engine.ts'
+import type { SessionContext } from './refresh-engine.ts'
 import type { RevocationProtocol } from './protocol-types.ts'
 
 /** The narrow part of an OpenSession that logout needs. */

@@ -1,15 +1,14 @@
 import { dirname, resolve } from 'node:path'
-import type { LockFile, LockHandle } from '../lock/types.ts'
 import { requireSession, type Settings } from '../config/settings.ts'
-import type { SessionKey } from '../config/session-key.ts'
+import { sessionLockPath, type SessionKey } from '../config/session-key.ts'
 import type { TokenStore } from '../stores/types.ts'
+import { sessionContext } from './context.ts'
 import type { Deps } from './deps.ts'
-import type { SessionContext } from './engine.ts'
+import { buildProtocol, type ProtocolHandle } from './protocol-client.ts'
+import type { SessionContext } from './refresh-engine.ts'
 import { openStore } from './stores.ts'
-import type { createProtocol } from './protocol.ts'
 
-export type ProtocolHandle = ReturnType<typeof createProtocol>
-
+export type { ProtocolHandle } from './protocol-client.ts'
 export { loadSettings, type GlobalFlags } from '../config/load.ts'
 
 export interface OpenSession {
@@ -38,41 +37,11 @@ export async function openSession(settings: Settings, deps: Deps, options: OpenO
   const store =
     options.store ??
     (agent && settings.agentSock ? agent.agentOnlyStore(settings.agentSock) : await openStore(settings, deps))
-  let protocol: Promise<ProtocolHandle> | undefined
-  const loadProtocol = () => (protocol ??= buildProtocol(settings, key, deps, options))
-  const [{ createLockFile, loginLockPath, sessionLockPath }, { spentMarker }] = await Promise.all([
-    import('../lock/kernel-lock.ts'),
-    import('../stores/spent-marker.ts'),
-  ])
-  const lockPath = sessionLockPath(settings.lockDir, key)
-  const context: SessionContext = {
-    key,
-    store,
-    lockFile:
-      store.sessionLock?.(key) ??
-      inheriting(
-        deps.heldLock,
-        createLockFile({
-          pid: deps.pid,
-          uid: deps.uid,
-          sleep: deps.sleep,
-          platform: deps.platform,
-          waiter: deps.lockWaiter,
-        }),
-      ),
-    lockPath,
-    loginLockPath: loginLockPath(settings.lockDir, key),
-    spent: spentMarker(lockPath.replace(/\.lock$/, '.spent')),
-    afterPreflight: deps.afterPreflight,
-    lockTimeoutMs: settings.lockTimeoutMs,
-    refreshSkewSeconds: settings.refreshSkewSeconds,
-    clock: deps.clock,
-    protocol: loadProtocol,
-    signal: deps.signal,
-    machine: settings.grant === 'client_credentials' ? { scope: settings.machineScope } : undefined,
-    agent: agent && settings.agentSock ? agent.agentTokenSource(settings, settings.agentSock, key, deps) : undefined,
-  }
-  return { settings, key, store, context, protocol: loadProtocol }
+  const { context, protocol } = await sessionContext(settings, key, store, deps, {
+    trace: options.trace,
+    buildProtocol,
+  })
+  return { settings, key, store, context, protocol }
 }
 
 /**
@@ -82,7 +51,6 @@ export async function openSession(settings: Settings, deps: Deps, options: OpenO
  */
 async function checkDirectories(settings: Settings, key: SessionKey, deps: Deps): Promise<void> {
   const { checkExistingLockFile, checkPrivateDirectory } = await import('../lock/private-dir.ts')
-  const { sessionLockPath } = await import('../lock/kernel-lock.ts')
   const owner = { uid: deps.uid, platform: deps.platform }
   checkPrivateDirectory(resolve(settings.lockDir), owner)
   checkExistingLockFile(sessionLockPath(settings.lockDir, key), owner)
@@ -91,42 +59,4 @@ async function checkDirectories(settings: Settings, key: SessionKey, deps: Deps)
   // The store lock sits beside the file a write lands in: the link's target when the token file is a link.
   const { resolveWriteTarget } = await import('../stores/atomic-file.ts')
   checkExistingLockFile(`${resolveWriteTarget(resolve(settings.tokenFile))}.lock`, owner)
-}
-
-/** Hands out a lock this process already holds, once, for its own path; every other request takes the lock anew. */
-function inheriting(held: LockHandle | undefined, lockFile: LockFile): LockFile {
-  let spare = held
-  return async (path, options) => {
-    if (spare && resolve(spare.path) === resolve(path)) {
-      const handle = spare
-      spare = undefined
-      return handle
-    }
-    return lockFile(path, options)
-  }
-}
-
-async function buildProtocol(
-  settings: Settings,
-  key: SessionKey,
-  deps: Deps,
-  { trace, secret }: OpenOptions,
-): Promise<ProtocolHandle> {
-  const [{ createProtocol }, { RetryBudget }] = await Promise.all([import('./protocol.ts'), import('../oauth/http.ts')])
-  return createProtocol({
-    serverUrl: key.serverUrl,
-    clientId: key.clientId,
-    clientSecret: settings.clientSecret,
-    clientAuth: settings.clientAuth,
-    http: {
-      fetch: deps.fetch,
-      sleep: deps.sleep,
-      clock: deps.clock,
-      trace,
-      secret,
-      signal: deps.signal,
-      requestTimeoutMs: settings.httpTimeoutMs,
-    },
-    budget: new RetryBudget(deps.clock.now()),
-  })
 }

@@ -3,7 +3,7 @@ import { test } from 'node:test'
 import { sessionKey } from '../config/session-key.ts'
 import type { LockFile } from '../lock/types.ts'
 import { MemoryStore } from '../stores/memory-store.ts'
-import type { SessionContext } from './engine.ts'
+import type { SessionContext } from './refresh-engine.ts'
 import { describePlacement, type Placed, saveLoginTokens } from './placement.ts'
 
 const FILE = '/home/u/.config/authgate/tokens.json'

@@ -3,7 +3,7 @@ import { KEYRING_ITEM_LIMIT_BYTES } from '../stores/keyring-store.ts'
 import type { Backend, Placed } from '../stores/placement.ts'
 import type { TokenSet } from '../stores/types.ts'
 import type { Deps } from './deps.ts'
-import type { SessionContext } from './engine.ts'
+import type { SessionContext } from './refresh-engine.ts'
 import { openBackends } from './stores.ts'
 
 export type { Placed } from '../stores/placement.ts'

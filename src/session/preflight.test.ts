@@ -6,7 +6,7 @@ import { KeyringUnavailableError } from '../stores/keyring-client.ts'
 import { MemoryStore } from '../stores/memory-store.ts'
 import type { SpentMarker } from '../stores/spent-marker.ts'
 import type { TokenSet } from '../stores/types.ts'
-import { getValidTokens } from './engine.ts'
+import { getValidTokens } from './refresh-engine.ts'
 import type { Protocol } from './protocol-types.ts'
 import { memoryContext } from '../../test/support/session-context.ts'
 

@@ -10,7 +10,7 @@ import type { AutoStore } from '../stores/auto-store.ts'
 import { isKeyringFailure } from '../stores/keyring-client.ts'
 import type { SpentMarker } from '../stores/spent-marker.ts'
 import type { PreparedSave, TokenSet, TokenStore } from '../stores/types.ts'
-import type { SessionContext } from './engine.ts'
+import type { SessionContext } from './refresh-engine.ts'
 import type { LoginProtocol } from './protocol-types.ts'
 
 /** What each local failure asks of the person; anything else (a damaged store) is reported as it is. */

@@ -159,7 +159,7 @@ export class PostgresStore implements TokenStore {
    * login lock `<hash>.login.lock`), each an advisory lock of its own, so both span the fleet.
    */
   sessionLock(key: SessionKey) {
-    return (path: string, o: { timeoutMs: number; signal?: AbortSignal | undefined }) =>
+    return (path: string, o: { timeoutMs: number; shared?: boolean | undefined; signal?: AbortSignal | undefined }) =>
       this.lock(key, o, advisoryLockIdFor(key, path))
   }
 
@@ -170,7 +170,7 @@ export class PostgresStore implements TokenStore {
    */
   async lock(
     key: SessionKey,
-    o: { timeoutMs: number; signal?: AbortSignal | undefined },
+    o: { timeoutMs: number; shared?: boolean | undefined; signal?: AbortSignal | undefined },
     id = advisoryLockId(key),
   ): Promise<AdvisoryLockHandle> {
     const previous = this.#queue.get(id) ?? Promise.resolve()
@@ -201,10 +201,15 @@ export class PostgresStore implements TokenStore {
     }
   }
 
-  async #acquire(id: string, o: { timeoutMs: number; signal?: AbortSignal | undefined }): Promise<() => void> {
+  async #acquire(
+    id: string,
+    o: { timeoutMs: number; shared?: boolean | undefined; signal?: AbortSignal | undefined },
+  ): Promise<() => void> {
     const connection = await this.#connect()
     const waitMs = Math.max(1, Math.round(o.timeoutMs))
-    const sql = `SET lock_timeout = ${waitMs}; SELECT pg_advisory_lock(${id}); SET lock_timeout = 0`
+    // Shared for the engine's waiters, as with the kernel lock: they all wake when the refresher unlocks.
+    const kind = o.shared ? 'pg_advisory_lock_shared' : 'pg_advisory_lock'
+    const sql = `SET lock_timeout = ${waitMs}; SELECT ${kind}(${id}); SET lock_timeout = 0`
     try {
       await connection.query(sql, [], { timeoutMs: waitMs + this.#o.timeoutMs, signal: o.signal })
     } catch (err) {
@@ -216,7 +221,8 @@ export class PostgresStore implements TokenStore {
         { hint: 'try again later; raise --lock-timeout if refreshes are slow' },
       )
     }
-    return () => void connection.query('SELECT pg_advisory_unlock($1::bigint)', [id]).catch(() => {})
+    const unlock = o.shared ? 'pg_advisory_unlock_shared' : 'pg_advisory_unlock'
+    return () => void connection.query(`SELECT ${unlock}($1::bigint)`, [id]).catch(() => {})
   }
 
   /** Ends the connection (and frees any lock it holds). */

@@ -66,6 +66,6 @@ export interface TokenStore {
     key: SessionKey,
   ): (
     path: string,
-    o: { timeoutMs: number; signal?: AbortSignal | undefined },
+    o: { timeoutMs: number; shared?: boolean | undefined; signal?: AbortSignal | undefined },
   ) => Promise<{ path: string; release(): void }>
 }

@@ -1,6 +1,6 @@
 import type { SessionKey } from '../../src/config/session-key.ts'
 import { memoryLock } from '../../src/lock/memory-lock.ts'
-import type { SessionContext } from '../../src/session/engine.ts'
+import type { SessionContext } from '../../src/session/refresh-engine.ts'
 import type { Protocol } from '../../src/session/protocol-types.ts'
 import type { TokenStore } from '../../src/stores/types.ts'
 

@@ -90,7 +90,7 @@ function exposedSessions(options: AgentOptions, env: CommandEnv): Map<string, Se
 /** Answers from the engine: one refresh at a time per session in this process, under the session lock as always. */
 async function answerer(sessions: Map<string, Settings>, env: CommandEnv): Promise<Answerer> {
   const [{ SingleFlight }, { normaliseServerUrl }, { openStore }] = await Promise.all([
-    import('../../session/engine.ts'),
+    import('../../session/refresh-engine.ts'),
     import('../../config/session-key.ts'),
     import('../../session/stores.ts'),
   ])

@@ -1,4 +1,4 @@
-import { getValidTokens } from '../../session/engine.ts'
+import { getValidTokens } from '../../session/refresh-engine.ts'
 import { loadSettings, openSession } from '../../session/open.ts'
 import { rfc3339, type CommandEnv } from '../command-env.ts'
 

@@ -5,7 +5,7 @@ import { AuthRequiredError, TemporaryError } from '../errors.ts'
 import { memoryLock } from '../lock/memory-lock.ts'
 import { MemoryStore } from '../stores/memory-store.ts'
 import type { TokenSet } from '../stores/types.ts'
-import { getValidTokens, SingleFlight, type SessionContext } from './engine.ts'
+import { getValidTokens, SingleFlight, type SessionContext } from './refresh-engine.ts'
 import type { Grant, Protocol } from './protocol-types.ts'
 import { memoryContext } from '../../test/support/session-context.ts'
 
@@ -156,6 +156,79 @@ test('single flight: 50 concurrent callers in one process share one refresh', as
   assert.deepEqual(calls, ['RT1'])
   assert.equal(locks, 1, 'one lock acquisition for the whole flight, not 50 queued waiters')
   assert.ok(got.every((t) => t.accessToken === 'AT4'))
+})
+
+/** Records every lock request (shared or not) on top of the shared/exclusive double. */
+function countingLock() {
+  const inner = memoryLock()
+  const taken: string[] = []
+  const lockFile: SessionContext['lockFile'] = (path, o) => {
+    taken.push(o.shared ? 'shared' : o.timeoutMs === 0 ? 'try' : 'exclusive')
+    return inner(path, o)
+  }
+  return { inner, lockFile, taken }
+}
+
+test('waiters wake together: a held lock sends every caller to a shared wait, and all adopt the peer token', async () => {
+  const store = new MemoryStore([{ key, tokens: stale }])
+  const { protocol, calls } = protocolDouble(async () => {
+    throw new Error('must not refresh')
+  })
+  const { inner, lockFile, taken } = countingLock()
+  const peer = await inner('/locks/x.lock', { timeoutMs: 1000 })
+  const waiters = Array.from({ length: 5 }, () => getValidTokens(context(store, protocol, { lockFile })))
+  await new Promise((r) => setImmediate(r))
+  await store.write(key, fresh)
+  peer.release()
+  const got = await Promise.all(waiters)
+  assert.ok(got.every((t) => t.accessToken === 'AT2'))
+  assert.deepEqual(calls, [])
+  assert.deepEqual(taken.sort(), [...Array(5).fill('shared'), ...Array(5).fill('try')])
+})
+
+test('a failed refresher: the woken waiters queue for the exclusive lock and exactly one refreshes', async () => {
+  const store = new MemoryStore([{ key, tokens: stale }])
+  const { protocol, calls } = protocolDouble(async () => ({ ...fresh, expiresInSeconds: 3600 }))
+  const { inner, lockFile } = countingLock()
+  const peer = await inner('/locks/x.lock', { timeoutMs: 1000 })
+  const waiters = Array.from({ length: 5 }, () => getValidTokens(context(store, protocol, { lockFile })))
+  await new Promise((r) => setImmediate(r))
+  peer.release() // gave up without saving anything
+  const got = await Promise.all(waiters)
+  assert.deepEqual(calls, ['RT1'])
+  assert.ok(got.every((t) => t.accessToken === 'AT2'))
+})
+
+test('the protocol loads only in the process that refreshes, and before a queued refresher holds the lock', async () => {
+  const store = new MemoryStore([{ key, tokens: stale }])
+  const { protocol } = protocolDouble(async () => ({ ...fresh, expiresInSeconds: 3600 }))
+  const order: string[] = []
+  const inner = memoryLock()
+  const ctx = (name: string) =>
+    context(store, protocol, {
+      protocol: async () => (order.push(`${name} loads`), protocol),
+      lockFile: async (path, o) => {
+        const handle = await inner(path, o)
+        order.push(`${name} holds ${o.shared ? 'shared' : 'exclusive'}`)
+        return handle
+      },
+    })
+  const peer = await inner('/locks/x.lock', { timeoutMs: 1000 })
+  const adopter = getValidTokens(ctx('adopter'))
+  await new Promise((r) => setImmediate(r))
+  await store.write(key, fresh)
+  peer.release()
+  await adopter
+  assert.deepEqual(order, ['adopter holds shared'], 'a waiter that adopts never loads the protocol')
+
+  order.length = 0
+  await store.write(key, stale)
+  const peer2 = await inner('/locks/x.lock', { timeoutMs: 1000 })
+  const refresher = getValidTokens(ctx('queued'))
+  await new Promise((r) => setImmediate(r))
+  peer2.release() // failed: the token is still stale
+  await refresher
+  assert.deepEqual(order, ['queued holds shared', 'queued loads', 'queued holds exclusive'])
 })
 
 const machineGrant = async (): Promise<Grant> => ({ accessToken: 'M2', tokenType: 'Bearer', expiresInSeconds: 3600 })

@@ -1,6 +1,6 @@
 import type { SessionKey } from '../config/session-key.ts'
-import { AuthRequiredError } from '../errors.ts'
-import type { LockFile } from '../lock/types.ts'
+import { AuthRequiredError, TemporaryError } from '../errors.ts'
+import type { LockFile, LockHandle } from '../lock/types.ts'
 import type { SpentMarker } from '../stores/spent-marker.ts'
 import type { TokenSet, TokenStore } from '../stores/types.ts'
 import { hasPeerRefreshed, isExpiring } from './expiry.ts'
@@ -8,6 +8,10 @@ import { tokensFromGrant } from './grant-tokens.ts'
 import { commitOrRetire, prepareSaveOrRefuse, refuseSpent } from './preflight.ts'
 import type { Protocol } from './protocol-types.ts'
 
+/**
+ * Everything the refresh needs, built before it starts (session/context.ts): the engine resolves no settings and
+ * opens no store of its own, so its critical section holds nothing but re-read → request → save.
+ */
 export interface SessionContext {
   readonly key: SessionKey
   readonly store: TokenStore
@@ -28,7 +32,7 @@ export interface SessionContext {
    * `scope` is sent only when the user set one.
    */
   readonly machine?: { readonly scope: string | undefined } | undefined
-  /** Called with what happened, for `--verbose` and tests: 'fresh' | 'adopted' | 'refreshed'. */
+  /** Called with what happened, for `refresh`'s message and tests: 'fresh' | 'adopted' | 'refreshed'. */
   readonly observe?: ((event: 'fresh' | 'adopted' | 'refreshed') => void) | undefined
   /** Refresh tokens spent by a refresh whose answer could not be saved (see preflight.ts); beside the session lock. */
   readonly spent?: SpentMarker | undefined
@@ -49,9 +53,10 @@ export interface TokenRequest {
 }
 
 /**
- * The contract's refresh steps 1–6. The refresh grant is sent only while holding the session's kernel lock and with
- * the refresh token read under it, and its answer is saved before the lock is released, so a rotating server never
- * sees one refresh token twice from this machine.
+ * The contract's refresh steps 1–6, the one implementation every caller uses (`token` in its lean start-up, every
+ * other command, the credential helpers, the library). The refresh grant is sent only while holding the session's
+ * kernel lock and with the refresh token read under it, and its answer is saved before the lock is released, so a
+ * rotating server never sees one refresh token twice from this machine.
  */
 export async function getValidTokens(ctx: SessionContext, request: TokenRequest = {}): Promise<TokenSet> {
   if (ctx.agent) return ctx.agent(request) // every caller gets its token here, so every caller follows the agent
@@ -61,18 +66,80 @@ export async function getValidTokens(ctx: SessionContext, request: TokenRequest 
     ctx.observe?.('fresh')
     return seen
   }
-  const lock = await ctx.lockFile(ctx.lockPath, { timeoutMs: ctx.lockTimeoutMs, signal: ctx.signal }) // step 2
+  // Loaded once this process knows it will send the request, not before: in a storm of N, N−1 adopt a peer's token
+  // and loading protocol code in each would cost more CPU than the whole refresh.
+  let ready: Promise<Protocol> | undefined
+  const prepare = () => {
+    ready ??= ctx.protocol()
+    ready.catch(() => {}) // awaited under the lock; an early failure must not be reported as unhandled
+    return ready
+  }
+  const outcome = await lockOrAdopt(ctx, seen, request, prepare) // steps 2–3
+  if ('accessToken' in outcome) {
+    ctx.observe?.('adopted')
+    return outcome
+  }
   try {
     const current = await ctx.store.read(ctx.key) // step 3: a peer may have refreshed while we waited
     if (current && peerRefreshed(ctx, seen, current, request)) {
       ctx.observe?.('adopted')
       return current
     }
-    const fresh = ctx.machine ? await grantAndSave(ctx, ctx.machine.scope) : await refreshAndSave(ctx, current)
+    const fresh = ctx.machine
+      ? await grantAndSave(ctx, ctx.machine.scope, prepare)
+      : await refreshAndSave(ctx, current, prepare) // steps 4–6
     ctx.observe?.('refreshed')
     return fresh
   } finally {
-    lock.release()
+    outcome.release()
+  }
+}
+
+/**
+ * Step 2. Whoever finds the lock free takes it. Whoever finds it taken waits for a *shared* lock: when the refresher
+ * releases, every waiter wakes at once and re-reads in parallel, instead of the kernel handing the exclusive lock down
+ * a queue of N processes one by one. A waiter that still finds the token stale (the refresher failed, or this is
+ * `--force`) queues for the exclusive lock, within what is left of the same timeout. `prepare` starts loading the
+ * protocol as soon as this process is the one to refresh: at once for the first, during the queue wait for the others.
+ * @returns the exclusive lock, or a peer's tokens to adopt.
+ */
+async function lockOrAdopt(
+  ctx: SessionContext,
+  seen: TokenSet | undefined,
+  request: TokenRequest,
+  prepare: () => unknown,
+): Promise<LockHandle | TokenSet> {
+  const deadlineMs = ctx.clock.now() + ctx.lockTimeoutMs
+  const exclusive = await tryLock(ctx)
+  if (exclusive) {
+    if (willSend(ctx, seen)) prepare()
+    return exclusive
+  }
+  const shared = await ctx.lockFile(ctx.lockPath, { timeoutMs: ctx.lockTimeoutMs, shared: true, signal: ctx.signal })
+  let current: TokenSet | undefined
+  try {
+    current = await ctx.store.read(ctx.key)
+  } finally {
+    shared.release()
+  }
+  if (current && peerRefreshed(ctx, seen, current, request)) return current
+  if (willSend(ctx, current)) prepare()
+  const timeoutMs = Math.max(1, deadlineMs - ctx.clock.now())
+  return ctx.lockFile(ctx.lockPath, { timeoutMs, signal: ctx.signal })
+}
+
+/** A request follows if this process holds the lock: a grant for a machine session, else a refresh if it can. */
+function willSend(ctx: SessionContext, tokens: TokenSet | undefined): boolean {
+  return ctx.machine !== undefined || tokens?.refreshToken !== undefined
+}
+
+/** The exclusive lock if nobody holds it, else undefined; never waits. */
+async function tryLock(ctx: SessionContext): Promise<LockHandle | undefined> {
+  try {
+    return await ctx.lockFile(ctx.lockPath, { timeoutMs: 0, signal: ctx.signal })
+  } catch (err) {
+    if (err instanceof TemporaryError) return undefined // taken: a peer is refreshing
+    throw err
   }
 }
 
@@ -95,12 +162,17 @@ function peerRefreshed(
   return !request.force && hasPeerRefreshed(seen, current, nowMs, ctx.refreshSkewSeconds)
 }
 
-async function refreshAndSave(ctx: SessionContext, current: TokenSet | undefined): Promise<TokenSet> {
+/** Steps 4–6, under the lock. */
+async function refreshAndSave(
+  ctx: SessionContext,
+  current: TokenSet | undefined,
+  prepare: () => Promise<Protocol>,
+): Promise<TokenSet> {
   if (!current) throw notSignedIn(ctx)
   if (!current.refreshToken) {
     throw new AuthRequiredError(`the access token for ${ctx.key.serverUrl} has expired and there is no refresh token`)
   }
-  const protocol = await ctx.protocol()
+  const protocol = await prepare()
   await refuseSpent(ctx, current.refreshToken)
   // Issue 15: with rotation the grant spends the stored refresh token, so the save is proven before it is sent.
   const prepared = await prepareSaveOrRefuse(ctx.store, ctx.key)
@@ -126,8 +198,12 @@ async function refreshAndSave(ctx: SessionContext, current: TokenSet | undefined
  * A machine session's token: one client-credentials grant, saved before the lock is released (no refresh token). No
  * save pre-flight as for a refresh: the grant spends nothing, so a save that fails loses no more than this token.
  */
-async function grantAndSave(ctx: SessionContext, scope: string | undefined): Promise<TokenSet> {
-  const protocol = await ctx.protocol()
+async function grantAndSave(
+  ctx: SessionContext,
+  scope: string | undefined,
+  prepare: () => Promise<Protocol>,
+): Promise<TokenSet> {
+  const protocol = await prepare()
   if (!protocol.clientCredentials) throw new TypeError('a machine session needs a protocol with clientCredentials')
   const grant = await protocol.clientCredentials(scope)
   const fresh = tokensFromGrant(grant, ctx.clock.now(), { flow: 'client_credentials', issuer: await protocol.issuer() })
