@@ -12,7 +12,22 @@ export const REQUEST_FAILED = 'AUTHGATE_REQUEST_FAILED'
 export const COMMAND_FAILED = 'AUTHGATE_COMMAND_FAILED'
 export const NOT_FOUND = 'AUTHGATE_NOT_FOUND'
 
+/** Marks our errors whichever bundle made them (a registered symbol is the same in all of them). */
+const BRAND = Symbol.for('authgate.error')
+
 export class AuthgateError extends Error {
+  /**
+   * `instanceof` by brand and code, not by prototype: `token`'s lean bundle (cli/fast-token.ts) and the full
+   * program's bundle each carry a copy of these classes, and an error thrown by one's protocol code is caught and
+   * classified by the other's engine. Each subclass names its code in a static `code`; the base class matches any.
+   */
+  static override [Symbol.hasInstance]<T>(this: abstract new (...args: never[]) => T, value: unknown): value is T {
+    if (typeof value !== 'object' || value === null || !(BRAND in value)) return false
+    const code = (this as { code?: string }).code
+    return code === undefined || (value as { code?: unknown }).code === code
+  }
+
+  readonly [BRAND] = true
   readonly code: string
   readonly exitCode: number
   /** One line telling the user what to do next, printed by the CLI after the message. */
@@ -29,6 +44,7 @@ export class AuthgateError extends Error {
 
 /** A bad flag, a missing client id, an invalid setting. Exit 2. */
 export class UsageError extends AuthgateError {
+  static readonly code = USAGE
   constructor(message: string, options?: { cause?: unknown; hint?: string }) {
     super(message, USAGE, 2, options)
   }
@@ -36,6 +52,7 @@ export class UsageError extends AuthgateError {
 
 /** No session, or the server rejected the refresh token: the person has to sign in again. Exit 4. */
 export class AuthRequiredError extends AuthgateError {
+  static readonly code = AUTH_REQUIRED
   constructor(message: string, options?: { cause?: unknown; hint?: string }) {
     super(message, AUTH_REQUIRED, 4, { hint: 'run `authgate login`', ...options })
   }
@@ -43,6 +60,7 @@ export class AuthRequiredError extends AuthgateError {
 
 /** Worth trying again later: network down, 5xx/429 after retries, lock or keyring timeout. Nothing was lost. Exit 5. */
 export class TemporaryError extends AuthgateError {
+  static readonly code = TEMPORARY
   constructor(message: string, options?: { cause?: unknown; hint?: string }) {
     super(message, TEMPORARY, 5, options)
   }
@@ -50,6 +68,7 @@ export class TemporaryError extends AuthgateError {
 
 /** The token store cannot be read, parsed or written. The file is left as it was. Exit 1. */
 export class StoreError extends AuthgateError {
+  static readonly code = STORE
   constructor(message: string, options?: { cause?: unknown; hint?: string }) {
     super(message, STORE, 1, options)
   }
@@ -57,6 +76,7 @@ export class StoreError extends AuthgateError {
 
 /** The server answered something the client cannot accept: not JSON, fields missing, over 1 MiB. Exit 1. */
 export class ProtocolError extends AuthgateError {
+  static readonly code = PROTOCOL
   constructor(message: string, options?: { cause?: unknown; hint?: string }) {
     super(message, PROTOCOL, 1, options)
   }
@@ -64,6 +84,7 @@ export class ProtocolError extends AuthgateError {
 
 /** The server refused a request for a reason other than the session (an OAuth error body, a 4xx). Exit 1. */
 export class RequestFailedError extends AuthgateError {
+  static readonly code = REQUEST_FAILED
   readonly status: number | undefined
   readonly error: string | undefined
   constructor(message: string, details: { status?: number; error?: string; cause?: unknown; hint?: string } = {}) {
@@ -75,6 +96,7 @@ export class RequestFailedError extends AuthgateError {
 
 /** SIGINT or an aborted signal. Exit 130. */
 export class InterruptedError extends AuthgateError {
+  static readonly code = INTERRUPTED
   constructor(message = 'interrupted', options?: { cause?: unknown }) {
     super(message, INTERRUPTED, 130, options)
   }
@@ -86,6 +108,7 @@ export class InterruptedError extends AuthgateError {
  * command has spoken for itself.
  */
 export class CommandFailedError extends AuthgateError {
+  static readonly code = COMMAND_FAILED
   readonly silent: boolean
   constructor(message: string, exitCode: number, options?: { cause?: unknown; silent?: boolean }) {
     super(message, COMMAND_FAILED, exitCode, options)
@@ -95,6 +118,7 @@ export class CommandFailedError extends AuthgateError {
 
 /** A credential helper was asked for a host the user did not configure: the caller should look elsewhere. Exit 1. */
 export class CredentialsNotFoundError extends AuthgateError {
+  static readonly code = NOT_FOUND
   constructor(message: string, options?: { hint?: string }) {
     super(message, NOT_FOUND, 1, options)
   }
