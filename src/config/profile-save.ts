@@ -1,12 +1,8 @@
 import { mkdirSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path'
 import { StoreError, UsageError } from '../errors.ts'
-import { SPECS, type RawSettings } from './settings.ts'
+import { RESOLVED, type RawSettings, type SettingKey } from './settings-table.ts'
 import { profileFilePath, readProfiles } from './sources.ts'
-
-/** Settings that describe a run, not a place to sign in to: never saved in a profile. */
-const NOT_SAVED: ReadonlySet<keyof RawSettings> = new Set(['verbose'])
-const PATHS: ReadonlySet<keyof RawSettings> = new Set(['tokenFile', 'lockDir'])
 
 /**
  * The flags of one command line as a profile's snake_case fields (`server_url`, `client_id`, … the lower-case env
@@ -14,10 +10,10 @@ const PATHS: ReadonlySet<keyof RawSettings> = new Set(['tokenFile', 'lockDir'])
  */
 export function profileValues(flags: RawSettings, cwd: string): Record<string, string> {
   const out: Record<string, string> = {}
-  for (const spec of SPECS) {
-    const value = flags[spec.key]
-    if (value === undefined || value === '' || NOT_SAVED.has(spec.key)) continue
-    out[spec.env.toLowerCase()] = PATHS.has(spec.key) && !isAbsolute(value) ? resolve(cwd, value) : value
+  for (const spec of RESOLVED) {
+    const value = flags[spec.key as SettingKey]
+    if (value === undefined || value === '' || spec.perRun) continue
+    out[spec.env.toLowerCase()] = spec.type === 'path' && !isAbsolute(value) ? resolve(cwd, value) : value
   }
   return out
 }

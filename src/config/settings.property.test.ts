@@ -3,14 +3,8 @@ import { test } from 'node:test'
 import fc from 'fast-check'
 import { UsageError } from '../errors.ts'
 import { normaliseServerUrl } from './session-key.ts'
-import {
-  parseDurationMs,
-  resolveRaw,
-  resolveSettings,
-  SPECS,
-  type RawSettings,
-  type SettingsSources,
-} from './settings.ts'
+import { RESOLVED, type SettingKey } from './settings-table.ts'
+import { parseDurationMs, resolveRaw, resolveSettings, type RawSettings, type SettingsSources } from './settings.ts'
 
 /** Property tests of the configuration resolver: precedence, and what the validated settings hold. */
 
@@ -41,13 +35,13 @@ const nonEmpty = (v: string | undefined) => (v === '' ? undefined : v)
 
 test('resolveRaw: every setting takes the first non-empty value in the contract order, and names where it came from', () => {
   fc.assert(
-    fc.property(fc.array(presence, { minLength: SPECS.length, maxLength: SPECS.length }), (perSpec) => {
+    fc.property(fc.array(presence, { minLength: RESOLVED.length, maxLength: RESOLVED.length }), (perSpec) => {
       const sources: SettingsSources = { ...base, flags: {}, env: {}, dotenv: {}, profile: {} }
       const flags: Record<string, string> = {}
       const env: Record<string, string> = {}
       const dotenv: Record<string, string> = {}
       const profile: Record<string, string> = {}
-      SPECS.forEach((spec, i) => {
+      RESOLVED.forEach((spec, i) => {
         const p = perSpec[i]!
         if (p.flag !== undefined) flags[spec.key] = p.flag
         if (p.env !== undefined) env[`AUTHGATE_${spec.env}`] = p.env
@@ -57,7 +51,7 @@ test('resolveRaw: every setting takes the first non-empty value in the contract 
         if (p.profile !== undefined) profile[spec.env.toLowerCase()] = p.profile
       })
       const { raw, origin } = resolveRaw({ ...sources, flags: flags as RawSettings, env, dotenv, profile })
-      SPECS.forEach((spec, i) => {
+      RESOLVED.forEach((spec, i) => {
         const p = perSpec[i]!
         // The contract: an empty value counts as unset, in .env as in the environment, so the bare name applies.
         // Only the rows a working-directory .env may set read it; a redirect URI there must be a loopback http URI,
@@ -75,7 +69,7 @@ test('resolveRaw: every setting takes the first non-empty value in the contract 
           ['default', spec.fallback],
         ]
         const want = ordered.find(([, v]) => v !== undefined && v !== '')
-        assert.equal(raw[spec.key], want?.[1], `${spec.key}`)
+        assert.equal(raw[spec.key as SettingKey], want?.[1], `${spec.key}`)
         assert.equal(origin[spec.key], want?.[0] ?? 'unset', `${spec.key} origin`)
       })
     }),

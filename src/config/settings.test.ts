@@ -10,9 +10,9 @@ import {
   requireSession,
   resolveRaw,
   resolveSettings,
-  SPECS,
   type SettingsSources,
 } from './settings.ts'
+import { RESOLVED, type SettingKey } from './settings-table.ts'
 
 const base: SettingsSources = {
   flags: {},
@@ -181,14 +181,14 @@ test('registries: flag (repeated, joined), env (comma-separated) or profile; nev
 })
 
 test('.env: only the rows marked dotenv read it; every other setting there is ignored and named', () => {
-  for (const spec of SPECS) {
+  for (const spec of RESOLVED) {
     const names = [`AUTHGATE_${spec.env}`, ...(spec.bare ? [spec.env] : [])]
     for (const name of names) {
       const sample = spec.key === 'redirectUri' ? 'http://127.0.0.1:9/cb' : 'v-from-dotenv'
       const { raw, origin } = resolveRaw({ ...base, dotenv: { [name]: sample }, dotenvFile: '/repo/.env' })
       const ignored = ignoredDotenv({ dotenv: { [name]: sample }, dotenvFile: '/repo/.env' })
       if (spec.dotenv) {
-        assert.deepEqual([raw[spec.key], origin[spec.key], ignored], [sample, '.env', undefined], name)
+        assert.deepEqual([raw[spec.key as SettingKey], origin[spec.key], ignored], [sample, '.env', undefined], name)
       } else {
         assert.notEqual(origin[spec.key], '.env', name)
         assert.deepEqual(ignored, { file: '/repo/.env', names: [name] }, name)

@@ -1,6 +1,9 @@
 import { isAbsolute, join, resolve } from 'node:path'
 import { UsageError } from '../errors.ts'
 import { isLoopbackHost, normaliseServerUrl, sessionKey, type SessionKey } from './session-key.ts'
+import { RESOLVED, settingRow, type RawSettings, type SettingKey, type SettingRow } from './settings-table.ts'
+
+export type { RawSettings } from './settings-table.ts'
 
 export type StoreName = 'auto' | 'keyring' | 'file' | 'encrypted' | 'postgres'
 export type ClientAuth = 'post' | 'basic'
@@ -49,73 +52,6 @@ export interface Settings {
   readonly origin: Readonly<Record<string, string>>
 }
 
-/** The names a setting answers to, in one table so flags, env, .env and profiles can never drift apart. */
-interface Spec {
-  key: keyof RawSettings
-  env: string
-  bare?: boolean
-  /**
-   * A working-directory `.env` may set it. Such a file may come with a cloned repository, so it may only choose
-   * which session and how to sign in; anything that decides where a token goes, which file is written, or how
-   * long a token lives stays with the user. New rows are untrusted unless they say otherwise.
-   */
-  dotenv?: true
-  fallback?: string
-}
-
-export interface RawSettings {
-  serverUrl?: string
-  clientId?: string
-  clientSecret?: string
-  scope?: string
-  tokenStore?: string
-  tokenFile?: string
-  lockDir?: string
-  callbackPort?: string
-  redirectUri?: string
-  refreshSkew?: string
-  lockTimeout?: string
-  callbackTimeout?: string
-  httpTimeout?: string
-  allowInsecureHttp?: string
-  clientAuth?: string
-  verbose?: string
-  apiUrl?: string
-  registry?: string
-  /** `--allow-host` (commander names it so), `ALLOW_HOSTS`: comma-separated. */
-  allowHost?: string
-  grant?: string
-  agentSock?: string
-  databaseUrl?: string
-}
-
-export const SPECS: readonly Spec[] = [
-  { key: 'serverUrl', env: 'SERVER_URL', bare: true, dotenv: true, fallback: 'http://localhost:8080' },
-  { key: 'clientId', env: 'CLIENT_ID', bare: true, dotenv: true },
-  { key: 'clientSecret', env: 'CLIENT_SECRET', bare: true, dotenv: true },
-  { key: 'scope', env: 'SCOPE', bare: true, dotenv: true, fallback: 'email profile' },
-  { key: 'tokenStore', env: 'TOKEN_STORE', bare: true, fallback: 'auto' },
-  { key: 'tokenFile', env: 'TOKEN_FILE', bare: true },
-  { key: 'lockDir', env: 'LOCK_DIR' },
-  { key: 'callbackPort', env: 'CALLBACK_PORT', bare: true, dotenv: true, fallback: '8888' },
-  { key: 'redirectUri', env: 'REDIRECT_URI', bare: true, dotenv: true },
-  { key: 'refreshSkew', env: 'REFRESH_SKEW', fallback: '60' },
-  { key: 'lockTimeout', env: 'LOCK_TIMEOUT', fallback: '30' },
-  { key: 'callbackTimeout', env: 'CALLBACK_TIMEOUT', fallback: '120' },
-  { key: 'httpTimeout', env: 'HTTP_TIMEOUT', fallback: '10' },
-  { key: 'allowInsecureHttp', env: 'ALLOW_INSECURE_HTTP', fallback: 'false' },
-  { key: 'clientAuth', env: 'CLIENT_AUTH', dotenv: true, fallback: 'post' },
-  { key: 'verbose', env: 'DEBUG', fallback: 'false' },
-  { key: 'apiUrl', env: 'API_URL' },
-  { key: 'registry', env: 'REGISTRY' },
-  { key: 'allowHost', env: 'ALLOW_HOSTS' },
-  { key: 'grant', env: 'GRANT', fallback: 'user' },
-  // Untrusted (no dotenv flag): a `.env` naming a socket would make every command trust whatever answers on it.
-  { key: 'agentSock', env: 'AGENT_SOCK' },
-  // Untrusted in .env (no dotenv column): a cloned repository must not send a fleet's sessions to its own database.
-  { key: 'databaseUrl', env: 'DATABASE_URL' },
-]
-
 export interface SettingsSources {
   flags: RawSettings
   env: Readonly<Record<string, string | undefined>>
@@ -132,15 +68,15 @@ export interface SettingsSources {
 
 /** Highest wins: flags > AUTHGATE_* > bare names > .env (both spellings) > profile > defaults. */
 export function resolveRaw(s: SettingsSources): {
-  raw: Required<Record<keyof RawSettings, string | undefined>>
+  raw: Required<Record<SettingKey, string | undefined>>
   origin: Record<string, string>
 } {
-  const raw = {} as Record<keyof RawSettings, string | undefined>
+  const raw = {} as Record<SettingKey, string | undefined>
   const origin: Record<string, string> = {}
-  for (const spec of SPECS) {
+  for (const spec of RESOLVED) {
     const profileValue = s.profile[spec.env.toLowerCase()]
     const candidates: Array<[string, string | undefined]> = [
-      ['flag', s.flags[spec.key]],
+      ['flag', s.flags[spec.key as SettingKey]],
       ['env', s.env[`AUTHGATE_${spec.env}`]],
       ['bare-env', spec.bare ? s.env[spec.env] : undefined],
       ['.env', spec.dotenv ? dotenvValue(s.dotenv, spec) : undefined],
@@ -148,7 +84,7 @@ export function resolveRaw(s: SettingsSources): {
       ['default', spec.fallback],
     ]
     const hit = candidates.find(([, v]) => v !== undefined && v !== '')
-    raw[spec.key] = hit?.[1]
+    raw[spec.key as SettingKey] = hit?.[1]
     origin[spec.key] = hit?.[0] ?? 'unset'
   }
   return { raw, origin }
@@ -192,7 +128,7 @@ export function resolveSettings(s: SettingsSources): Settings {
 }
 
 /** A `.env` value of a row it may set; a redirect URI there must stay on this machine (a loopback http URI). */
-function dotenvValue(dotenv: Readonly<Record<string, string>>, spec: Spec): string | undefined {
+function dotenvValue(dotenv: Readonly<Record<string, string>>, spec: SettingRow): string | undefined {
   const value = dotenv[`AUTHGATE_${spec.env}`] || (spec.bare ? dotenv[spec.env] : undefined)
   if (spec.key === 'redirectUri' && value !== undefined && !isLoopbackHttp(value)) return undefined
   return value
@@ -212,11 +148,11 @@ export function ignoredDotenv(s: Pick<SettingsSources, 'dotenv' | 'dotenvFile'>)
 }
 
 function isSettingName(name: string): boolean {
-  return name.startsWith('AUTHGATE_') || SPECS.some((spec) => spec.bare && spec.env === name)
+  return name.startsWith('AUTHGATE_') || RESOLVED.some((spec) => spec.bare && spec.env === name)
 }
 
 function isTrustedValue(name: string, dotenv: Readonly<Record<string, string>>): boolean {
-  const spec = SPECS.find((x) => x.dotenv && (name === `AUTHGATE_${x.env}` || (x.bare && name === x.env)))
+  const spec = RESOLVED.find((x) => x.dotenv && (name === `AUTHGATE_${x.env}` || (x.bare && name === x.env)))
   return spec !== undefined && (spec.key !== 'redirectUri' || isLoopbackHttp(dotenv[name]!))
 }
 
@@ -304,10 +240,10 @@ export function registryHost(value: string): string | undefined {
   return url.host
 }
 
-const STORES: readonly StoreName[] = ['auto', 'keyring', 'file', 'encrypted', 'postgres']
 function parseStore(value: string): StoreName {
-  if ((STORES as readonly string[]).includes(value)) return value as StoreName
-  throw new UsageError(`unknown token store ${JSON.stringify(value)}: expected one of ${STORES.join(', ')}`)
+  const stores = settingRow('tokenStore').choices!
+  if (stores.includes(value)) return value as StoreName
+  throw new UsageError(`unknown token store ${JSON.stringify(value)}: expected one of ${stores.join(', ')}`)
 }
 
 function parseClientAuth(value: string): ClientAuth {

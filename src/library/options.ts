@@ -1,5 +1,6 @@
 import { loadSettings } from '../config/load.ts'
-import type { RawSettings, Settings } from '../config/settings.ts'
+import type { Settings } from '../config/settings.ts'
+import { SETTINGS, type RawSettings, type SettingRow } from '../config/settings-table.ts'
 import { resolveSettings } from '../config/settings.ts'
 import { readProfiles } from '../config/sources.ts'
 
@@ -55,27 +56,9 @@ export interface ClientOptions {
 }
 
 type Kind = 'string' | 'strings' | 'number' | 'boolean' | 'function' | 'object' | 'signal'
-const KINDS: Record<keyof ClientOptions, Kind> = {
-  serverUrl: 'string',
-  clientId: 'string',
-  clientSecret: 'string',
-  scope: 'string',
-  apiUrl: 'string',
-  allowedHosts: 'strings',
-  profile: 'string',
-  tokenStore: 'string',
-  databaseUrl: 'string',
-  tokenFile: 'string',
-  lockDir: 'string',
-  refreshSkewSeconds: 'number',
-  lockTimeoutMs: 'number',
-  clientAuth: 'string',
-  allowInsecureHttp: 'boolean',
-  callbackPort: 'number',
-  redirectUri: 'string',
-  callbackTimeoutMs: 'number',
-  grant: 'string',
-  agentSock: 'string',
+
+/** The options that are no setting of the CLI: where to look, and the library's own edges. */
+const EDGES: Record<string, Kind> = {
   env: 'object',
   configDir: 'string',
   cacheDir: 'string',
@@ -85,12 +68,29 @@ const KINDS: Record<keyof ClientOptions, Kind> = {
   trace: 'function',
 }
 
+type LibraryRow = Extract<(typeof SETTINGS)[number], { library: string }>
+/** Every setting the table gives a library name must be in ClientOptions: a compile error here says which is not. */
+const everySettingIsAnOption: LibraryRow['library'] extends keyof ClientOptions ? true : never = true
+void everySettingIsAnOption
+
+const LIBRARY_ROWS: readonly SettingRow[] = SETTINGS.filter((row: SettingRow) => row.library !== undefined)
+const KINDS: Record<string, Kind> = {
+  ...Object.fromEntries(LIBRARY_ROWS.map((row) => [row.library!, kindOf(row)])),
+  ...EDGES,
+}
+
+function kindOf(row: SettingRow): Kind {
+  if (row.type === 'boolean') return 'boolean'
+  if (row.type === 'list') return 'strings'
+  return row.type === 'port' || row.type === 'duration' ? 'number' : 'string'
+}
+
 /** The boundary check (as oauth4webapi does): a wrong type or an unknown option is a TypeError, thrown at once. */
 export function checkOptions(options: unknown): asserts options is ClientOptions {
   if (typeof options !== 'object' || options === null || Array.isArray(options))
     throw new TypeError('createClient(options): options must be an object')
   for (const [name, value] of Object.entries(options)) {
-    const kind = KINDS[name as keyof ClientOptions]
+    const kind = Object.hasOwn(KINDS, name) ? KINDS[name] : undefined
     if (kind === undefined) throw new TypeError(`createClient(options): unknown option "${name}"`)
     if (value !== undefined && !hasKind(value, kind))
       throw new TypeError(`createClient(options): "${name}" must be ${article(kind)}`)
@@ -123,28 +123,16 @@ function article(kind: Kind): string {
 
 /** The options as the settings resolver's raw strings (the highest source, like flags on the command line). */
 export function toRawSettings(o: ClientOptions): RawSettings {
-  const raw: RawSettings = {
-    serverUrl: o.serverUrl,
-    clientId: o.clientId,
-    clientSecret: o.clientSecret,
-    scope: o.scope,
-    apiUrl: o.apiUrl,
-    allowHost: o.allowedHosts?.join(','),
-    tokenStore: o.tokenStore,
-    databaseUrl: o.databaseUrl,
-    tokenFile: o.tokenFile,
-    lockDir: o.lockDir,
-    clientAuth: o.clientAuth,
-    redirectUri: o.redirectUri,
-    grant: o.grant,
-    agentSock: o.agentSock,
-    refreshSkew: o.refreshSkewSeconds === undefined ? undefined : String(o.refreshSkewSeconds),
-    lockTimeout: o.lockTimeoutMs === undefined ? undefined : `${o.lockTimeoutMs}ms`,
-    callbackTimeout: o.callbackTimeoutMs === undefined ? undefined : `${o.callbackTimeoutMs}ms`,
-    callbackPort: o.callbackPort === undefined ? undefined : String(o.callbackPort),
-    allowInsecureHttp: o.allowInsecureHttp === undefined ? undefined : String(o.allowInsecureHttp),
+  const raw: Record<string, string> = {}
+  for (const row of LIBRARY_ROWS) {
+    const value = (o as Record<string, unknown>)[row.library!]
+    if (value === undefined) continue
+    if (Array.isArray(value)) raw[row.key] = value.join(',')
+    // A duration's unit is in the option's name; the resolver reads a bare number as seconds.
+    else if (row.type === 'duration' && row.library!.endsWith('Ms')) raw[row.key] = `${String(value)}ms`
+    else raw[row.key] = String(value)
   }
-  return Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined)) as RawSettings
+  return raw as RawSettings
 }
 
 /** Options > (with `env`: environment, `.env`) > profile > defaults. Throws UsageError for an invalid value. */
@@ -153,8 +141,7 @@ export function resolveClientSettings(
   where: { cwd: string; paths: { config: string; cache: string } },
 ): Settings {
   const flags = toRawSettings(o)
-  if (o.env !== undefined)
-    return loadSettings({ ...flags, profile: o.profile }, { env: o.env, cwd: where.cwd, paths: where.paths })
+  if (o.env !== undefined) return loadSettings(flags, { env: o.env, cwd: where.cwd, paths: where.paths })
   const profileName = o.profile ?? 'default'
   const profile = o.profile === undefined ? {} : (readProfiles(where.paths.config).profiles[profileName] ?? {})
   return resolveSettings({ flags, env: {}, dotenv: {}, profile, profileName, cwd: where.cwd, paths: where.paths })
