@@ -96,34 +96,49 @@ export function handoffTable(handoffs: HandoffResult[]): string {
 /** Issue 2's targets against this run's figures. */
 export function targetsTable(r: BenchReport): string {
   const rows: string[][] = []
-  const storm =
-    r.storms.find((s) => s.strategy === 'authgate' && s.n === 100) ?? r.storms.find((s) => s.strategy === 'authgate')
-  if (storm) {
+  // Issue 11: N=100 within 1.15 × a storm that needs no refresh, N=500 within 1.25 ×.
+  for (const [n, bound] of [
+    [100, 1.15],
+    [500, 1.25],
+  ] as const) {
+    const storm = r.storms.find((s) => s.strategy === 'authgate' && s.n === n)
+    if (!storm) continue
     const ok = storm.refreshGrants === 1 && storm.failed === 0
     rows.push([
-      `storm N=${storm.n}: 1 grant, 0 failures`,
+      `storm N=${n}: 1 grant, 0 failures`,
       `${storm.refreshGrants} grant(s), ${storm.failed} failed`,
       ok ? 'met' : '**missed**',
     ])
     rows.push([
-      `storm N=${storm.n}: wall ≤ 1.2 × valid-token wall`,
+      `storm N=${n}: wall ≤ ${bound} × valid-token wall`,
       ratio(storm.ratio),
-      storm.ratio <= 1.2 ? 'met' : '**missed**',
+      storm.ratio <= bound ? 'met' : '**missed**',
     ])
   }
   rows.push(['hot path ≤ 1.25 × `node -e 0`', ratio(r.hotPath.ratio), r.hotPath.ratio <= 1.25 ? 'met' : '**missed**'])
-  const cli = (kind: HandoffResult['kind']) => r.handoffs.find((h) => h.mode === 'thread' && h.kind === kind)
-  const release = cli('release')
-  const kill = cli('SIGKILL')
-  if (release)
-    rows.push(['hand-off median ≤ 2 ms (CLI)', ms(release.medianMs, 2), release.medianMs <= 2 ? 'met' : '**missed**'])
-  if (kill)
-    rows.push([
-      'hand-off after SIGKILL ≤ 10 ms (CLI)',
-      ms(kill.medianMs, 2),
-      kill.medianMs <= 10 ? 'met' : '**missed**',
-    ])
-  return table(['target (issue 2)', 'this run', ''], rows)
+  const overMs = r.hotPath.tokenMedianMs - r.hotPath.nodeMedianMs
+  rows.push(['hot path ≤ 5 ms over `node -e 0`', ms(overMs, 1), overMs <= 5 ? 'met' : '**missed**'])
+  // The CLI waits on a thread, the library in a child process it can kill: both must meet the bounds.
+  for (const [mode, who] of [
+    ['thread', 'CLI'],
+    ['process', 'library'],
+  ] as const) {
+    const release = r.handoffs.find((h) => h.mode === mode && h.kind === 'release')
+    const kill = r.handoffs.find((h) => h.mode === mode && h.kind === 'SIGKILL')
+    if (release)
+      rows.push([
+        `hand-off median ≤ 2 ms (${who})`,
+        ms(release.medianMs, 2),
+        release.medianMs <= 2 ? 'met' : '**missed**',
+      ])
+    if (kill)
+      rows.push([
+        `hand-off after SIGKILL ≤ 10 ms (${who})`,
+        ms(kill.medianMs, 2),
+        kill.medianMs <= 10 ? 'met' : '**missed**',
+      ])
+  }
+  return table(['target (issues 2 and 11)', 'this run', ''], rows)
 }
 
 export function markdown(r: BenchReport): string {

@@ -1,4 +1,4 @@
-// npm run bench [-- --n 10,50,100,200] [--pairs 30] [--skip-handoff] [--only preflight|agent|fleet]
+// npm run bench [-- --n 10,50,100,200,500] [--strategy authgate] [--pairs 30] [--skip-handoff] [--only preflight|agent|fleet]
 // Issue 2 item 10 and issue 6 item 1 in one run: the refresh storm with three lock strategies, the hot path, and the
 // lock hand-off. Prints every figure, and writes bench/results/latest.md and bench/results/storm.svg.
 import { build } from 'esbuild'
@@ -19,16 +19,18 @@ import { runStorm, STRATEGIES, type StormResult } from './storm.ts'
 
 const ROOT = resolve(import.meta.dirname, '..')
 /**
- * The full issue-6 set, 10, 50, 100 and 200, runs in about four minutes on a two-core machine, inside the five-minute
- * budget; pass `--n 100` for issue 2's single storm.
+ * Issue 6's set, 10, 50, 100 and 200, and issue 11's 500. On a two-core machine the 500 storms alone take minutes;
+ * pass `--n 100` for issue 2's single storm, `--strategy authgate` to skip the comparison strategies.
  */
-const DEFAULT_N = '10,50,100,200'
+const DEFAULT_N = '10,50,100,200,500'
 
 const { values } = parseArgs({
   options: {
     n: { type: 'string', default: DEFAULT_N },
     pairs: { type: 'string', default: '30' },
     'skip-handoff': { type: 'boolean', default: false },
+    /** Only this lock strategy's storms (authgate, proper-lockfile, none). */
+    strategy: { type: 'string' },
     /** `preflight`: only (d), issue 15's pre-flight, in a few seconds; `agent`: only (e), the agent's latency;
      * `fleet`: only (f), issue 13's fleet section. */
     only: { type: 'string' },
@@ -87,7 +89,7 @@ async function main(): Promise<void> {
   log(`(a) refresh storm, N = ${ns.join(', ')}`)
   const storms: StormResult[] = []
   for (const n of ns) {
-    for (const strategy of STRATEGIES) {
+    for (const strategy of STRATEGIES.filter((s) => values.strategy === undefined || s === values.strategy)) {
       const result = await runStorm(strategy, n, { root: ROOT, bin, client })
       storms.push(result)
       log(
