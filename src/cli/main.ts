@@ -3,7 +3,7 @@ import type { CommandEnv } from '../commands/command-env.ts'
 import type { Deps } from '../session/deps.ts'
 import { registerCommands } from './commands.ts'
 
-export { openBrowser } from './browser.ts'
+export { openBrowser } from '../loopback/open-browser.ts'
 import { escapeTerminal } from '../commands/terminal-text.ts'
 export { buildProtocol } from '../session/protocol-client.ts'
 import { reportError } from './exit.ts'

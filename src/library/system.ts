@@ -2,6 +2,7 @@ import envPaths from 'env-paths'
 import { Readable } from 'node:stream'
 import { setTimeout as delay } from 'node:timers/promises'
 import type { Deps } from '../session/deps.ts'
+import { openBrowser } from '../loopback/open-browser.ts'
 import type { ClientOptions } from './options.ts'
 
 /**
@@ -40,11 +41,4 @@ export function libraryDeps(options: ClientOptions): Deps {
 function userDirs(): { config: string; cache: string } {
   const dirs = envPaths('authgate', { suffix: '' })
   return { config: dirs.config, cache: dirs.cache }
-}
-
-async function openBrowser(url: string): Promise<void> {
-  const { default: open } = await import('open')
-  // No shell: `&` in the URL cannot cut it short. An opener that fails to start rejects here.
-  const child = await open(url, { wait: false })
-  child.unref()
 }

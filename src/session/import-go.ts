@@ -4,7 +4,7 @@ import { findGoSession, goSearch, type KeyringReader } from '../stores/go-source
 import type { TokenSet } from '../stores/types.ts'
 import type { Deps } from './deps.ts'
 import type { OpenSession } from './open.ts'
-import { saveLoginTokens, type Placed } from './placement.ts'
+import { saveLoginTokens, type Placed } from './login-save.ts'
 
 export const IMPORT_REFUSED = 'AUTHGATE_IMPORT_REFUSED'
 

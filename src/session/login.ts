@@ -14,7 +14,7 @@ import {
 } from './login-browser.ts'
 import { runDeviceFlow, type DeviceUi } from './login-device.ts'
 import type { Grant, LoginProtocol, Protocol } from './protocol-types.ts'
-import { saveLoginTokens } from './placement.ts'
+import { saveLoginTokens } from './login-save.ts'
 import { tokensFromGrant } from './grant-tokens.ts'
 import { guardLoginGrants } from './preflight.ts'
 import { peerSignedIn, serialiseSignIn } from './login-lock.ts'

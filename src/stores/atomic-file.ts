@@ -18,11 +18,16 @@ import {
 import { platform } from 'node:os'
 import { basename, dirname, join, resolve } from 'node:path'
 import { StoreError } from '../errors.ts'
-import type { LockFile } from '../lock/types.ts'
+
+/**
+ * The lock this store needs, declared here as stores/ sees it (lock/ provides one; stores/ never imports lock/): an
+ * exclusive lock on a path, released by `release`.
+ */
+export type StoreLockFile = (path: string, options: { timeoutMs: number }) => Promise<{ release(): void }>
 
 export interface StoreFileLock {
   /** Serialises read-modify-write cycles of every process on `<store file>.lock`. */
-  readonly lockFile: LockFile
+  readonly lockFile: StoreLockFile
   readonly lockTimeoutMs: number
 }
 

@@ -14,7 +14,6 @@ import {
 } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import { StoreError } from '../errors.ts'
-import type { LockHandle } from '../lock/types.ts'
 import {
   closeQuietly,
   ensureDirectory,
@@ -86,7 +85,7 @@ function reservation(
   current: Buffer | undefined,
   target: string,
   temp: { path: string; fd: number },
-  held: LockHandle,
+  held: { release(): void },
 ): FileReservation {
   let open = true
   return {

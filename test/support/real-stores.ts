@@ -4,7 +4,7 @@ import type { Settings } from '../../src/config/settings.ts'
 import { createLockFile } from '../../src/lock/kernel-lock.ts'
 import { sessionLockPath } from '../../src/config/session-key.ts'
 import type { SessionContext } from '../../src/session/refresh-engine.ts'
-import type { LoginSaveSession } from '../../src/session/placement.ts'
+import type { LoginSaveSession } from '../../src/session/login-save.ts'
 import { openBackends } from '../../src/session/stores.ts'
 import type { TokenStore } from '../../src/stores/types.ts'
 

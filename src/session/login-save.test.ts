@@ -4,7 +4,7 @@ import { sessionKey } from '../config/session-key.ts'
 import type { LockFile } from '../lock/types.ts'
 import { MemoryStore } from '../stores/memory-store.ts'
 import type { SessionContext } from './refresh-engine.ts'
-import { describePlacement, type Placed, saveLoginTokens } from './placement.ts'
+import { describePlacement, type Placed, saveLoginTokens } from './login-save.ts'
 
 const FILE = '/home/u/.config/authgate/tokens.json'
 const KEYRING = 'the OS keyring (Secret Service), service authgate-cli'
