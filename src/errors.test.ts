@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { AuthgateError, AuthRequiredError, TemporaryError, UsageError } from './errors.ts'
+import { AuthgateError, AuthRequiredError, StoreError, TemporaryError, UsageError } from './errors.ts'
 
 test('instanceof holds for an error made by another copy of the classes (the other CLI bundle), by code', async () => {
   const other = (await import(`./errors.ts?copy=${Date.now()}`)) as typeof import('./errors.ts')
@@ -18,4 +18,11 @@ test('instanceof holds for an error made by another copy of the classes (the oth
     for (const cls of c.isNot)
       assert.ok(!(c.error instanceof (cls as typeof Error)), `${String(c.error)} not ${String(cls)}`)
   }
+})
+
+test('a subclass declared outside errors.ts is matched by prototype: a StoreError is not a keyring failure', () => {
+  class KeyringDown extends StoreError {}
+  assert.ok(!(new StoreError('x') instanceof KeyringDown))
+  assert.ok(new KeyringDown('x') instanceof KeyringDown)
+  assert.ok(new KeyringDown('x') instanceof StoreError)
 })

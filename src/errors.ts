@@ -19,9 +19,12 @@ export class AuthgateError extends Error {
   /**
    * `instanceof` by brand and code, not by prototype: `token`'s lean bundle (cli/fast-token.ts) and the full
    * program's bundle each carry a copy of these classes, and an error thrown by one's protocol code is caught and
-   * classified by the other's engine. Each subclass names its code in a static `code`; the base class matches any.
+   * classified by the other's engine. Each class below names its code in a static `code`; the base class matches any.
+   * A subclass declared elsewhere (no `code` of its own) is matched by prototype, as usual.
    */
   static override [Symbol.hasInstance]<T>(this: abstract new (...args: never[]) => T, value: unknown): value is T {
+    if ((this as unknown) !== AuthgateError && !Object.hasOwn(this, 'code'))
+      return Function.prototype[Symbol.hasInstance].call(this, value)
     if (typeof value !== 'object' || value === null || !(BRAND in value)) return false
     const code = (this as { code?: string }).code
     return code === undefined || (value as { code?: unknown }).code === code

@@ -1,6 +1,6 @@
 import { dirname, resolve } from 'node:path'
 import { loadSettings } from '../config/load.ts'
-import { dotenvNotice, requireSession, type Settings } from '../config/settings.ts'
+import { requireSession, type Settings } from '../config/settings.ts'
 import type { SessionKey } from '../config/session-key.ts'
 import { escapeTerminal } from '../commands/terminal-text.ts'
 import { tokenOutput } from '../commands/token/token-output.ts'
@@ -45,8 +45,8 @@ export async function fastToken(
   let notice: string | undefined
   const say = (line: string) => void deps.io.stderr.write(escapeTerminal(line))
   try {
-    const settings = loadSettings(parsed.flags, { ...deps, warn: undefined })
-    notice = dotenvNotice(settings)
+    // Kept, not printed: this lane may still hand the command to the full program, which says it itself.
+    const settings = loadSettings(parsed.flags, { ...deps, warn: (line) => void (notice = line) })
     redactor.add(settings.clientSecret)
     const key = requireSession(settings)
     const store = await laneStore(settings, deps)
