@@ -1,9 +1,23 @@
+import type { Command } from 'commander'
 import { getValidTokens } from '../../session/refresh-engine.ts'
 import { loadSettings, openSession } from '../../session/open.ts'
 import { rfc3339, type CommandEnv } from '../command-env.ts'
 
 export interface RefreshOptions {
   force: boolean
+}
+
+export function parseRefresh(flags: { force?: boolean }): RefreshOptions {
+  return { force: flags.force === true }
+}
+
+/** Parse, then run: tests replace `run` to check the parsing alone. */
+export function registerRefresh(program: Command, makeEnv: (cmd: Command) => CommandEnv, run = runRefresh): void {
+  program
+    .command('refresh')
+    .description('refresh now if the token is expiring (always with --force), under the same lock as `token`')
+    .option('--force', 'refresh even if the access token is still valid')
+    .action(async (flags: { force?: boolean }, cmd: Command) => run(parseRefresh(flags), makeEnv(cmd)))
 }
 
 /** Refreshes now when the token is expiring, always with --force, under the same lock as `token`. Prints nothing on stdout. */

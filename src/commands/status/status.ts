@@ -1,3 +1,4 @@
+import type { Command } from 'commander'
 import type { Settings } from '../../config/settings.ts'
 import { AuthRequiredError } from '../../errors.ts'
 import { escapeTerminal, toSafeJson } from '../terminal-text.ts'
@@ -6,10 +7,34 @@ import type { Identity } from '../../session/protocol-types.ts'
 import { permissionWarnings } from '../../stores/atomic-file.ts'
 import type { TokenSet, TokenStore } from '../../stores/types.ts'
 import { rfc3339, type CommandEnv } from '../command-env.ts'
+import { runStatusAll } from './status-all.ts'
 
 export interface StatusOptions {
   json: boolean
   offline: boolean
+  /** `--all`: every stored session, offline (status-all.ts). */
+  all: boolean
+}
+
+export function parseStatus(flags: { offline?: boolean; all?: boolean }, json: boolean): StatusOptions {
+  return { json, offline: flags.offline === true, all: flags.all === true }
+}
+
+/** Parse, then run: tests replace `run` to check the parsing alone. */
+export function registerStatus(program: Command, makeEnv: (cmd: Command) => CommandEnv, run = runStatusCommand): void {
+  program
+    .command('status')
+    .description('who is signed in, where the tokens live, expiry and scopes')
+    .option('--offline', 'do not ask the server')
+    .option('--all', 'list every stored session with its backend and expiry (offline)')
+    .action(async (flags: { offline?: boolean; all?: boolean }, cmd: Command) => {
+      const env = makeEnv(cmd)
+      await run(parseStatus(flags, env.json), env)
+    })
+}
+
+async function runStatusCommand(options: StatusOptions, env: CommandEnv): Promise<void> {
+  return options.all ? runStatusAll({ json: options.json }, env) : runStatus(options, env)
 }
 
 /** The `status --json` object (contract, "status --json"). Never a token. */

@@ -1,10 +1,27 @@
+import type { Command } from 'commander'
 import { validTokens, type CommandEnv } from '../command-env.ts'
+import { addLoginOption } from '../login/interactive.ts'
 import { tokenOutput } from './token-output.ts'
 
 export interface TokenOptions {
   json: boolean
   /** --login: sign in interactively (on stderr) when there is no usable session. */
   login: boolean
+}
+
+export function parseToken(flags: { login?: boolean }, json: boolean): TokenOptions {
+  return { json, login: flags.login === true }
+}
+
+/** Parse, then run (gh's NewCmdToken(f, runF)): tests replace `run` to check the parsing alone. */
+export function registerToken(program: Command, makeEnv: (cmd: Command) => CommandEnv, run = runToken): void {
+  const token = program
+    .command('token')
+    .description('print a valid access token, refreshing it first if it is expiring (interactive only with --login)')
+  addLoginOption(token).action(async (flags: { login?: boolean }, cmd: Command) => {
+    const env = makeEnv(cmd)
+    await run(parseToken(flags, env.json), env)
+  })
 }
 
 /**
