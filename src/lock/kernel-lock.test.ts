@@ -128,6 +128,19 @@ for (const platform of ['linux', 'win32'] as const) {
       assert.equal(secondAcquired, true)
     })
 
+    test('a lock the waiter was granted stays ours once the waiter is gone, until we release it', async () => {
+      const path = join(freshDir(), 'g.lock')
+      const first = await waitingLock(path, { timeoutMs: 1000 })
+      const second = waitingLock(path, { timeoutMs: 10_000 })
+      await delay(100)
+      first.release()
+      const held = await second
+      await delay(300) // the child waiter has exited by now: the open file description still holds the lock
+      await assert.rejects(waitingLock(path, { timeoutMs: 0 }), TemporaryError)
+      held.release()
+      ;(await waitingLock(path, { timeoutMs: 0 })).release()
+    })
+
     test('times out with a TemporaryError naming the lock file and the holder pid', async () => {
       const path = join(freshDir(), 'c.lock')
       const holder = await createLockFile({ pid: 777, sleep: realSleep, platform })(path, { timeoutMs: 1000 })

@@ -40,7 +40,7 @@ const CHILD_WAITER = `
 const self = require('node:process')
 try {
   require(self.argv[1]).waitForLockSync(${CHILD_LOCK_FD}, 0, 0, { shared: self.argv[2] === 'shared' })
-  self.exit(0)
+  self.send('locked', () => self.exit(0))
 } catch (error) {
   self.stderr.write(String((error && error.code) || error))
   self.exit(1)
@@ -147,6 +147,9 @@ function startChildWaiter(fd: number, shared: boolean): Waiter {
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
   const acquired = new Promise<void>((resolvePromise, reject) => {
     child.once('error', reject)
+    // The lock belongs to the open file description, which we share: it is ours as soon as the child has it, so the
+    // hand-off does not wait for the child's exit (about 4 ms of the library's hand-off).
+    child.once('message', () => resolvePromise())
     // 'close', not 'exit': by then stderr has been read to the end.
     child.once('close', (code, signal) =>
       code === 0 ? resolvePromise() : reject(new Error(stderr.trim() || `the lock waiter ended by ${signal ?? code}`)),
