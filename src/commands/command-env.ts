@@ -1,6 +1,6 @@
 import type { Settings } from '../config/settings.ts'
 import type { Deps } from '../session/deps.ts'
-import { loadSettings, openSession, type GlobalFlags } from '../session/open.ts'
+import { loadSettings, openSession, type GlobalFlags, type OpenSession } from '../session/open.ts'
 import type { TokenSet } from '../stores/types.ts'
 import { tokenSourceWithLogin } from './login/interactive.ts'
 
@@ -22,6 +22,15 @@ export function rfc3339(ms: number | undefined): string | null {
   return ms === undefined ? null : new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z')
 }
 
+/** The configured session, with its client secret registered first: the preamble of every command that uses one. */
+export async function commandSession(
+  env: CommandEnv,
+  settings: Settings = loadSettings(env.flags, env.deps),
+): Promise<OpenSession> {
+  env.secret(settings.clientSecret)
+  return openSession(settings, env.deps, { trace: env.trace, secret: env.secret })
+}
+
 /**
  * The configured session's valid tokens, refreshed first when expiring, by the same engine path as `authgate token`;
  * both tokens and the client secret are registered as secrets before anything can print them. With `login` (the
@@ -32,8 +41,7 @@ export async function validTokens(
   settings: Settings = loadSettings(env.flags, env.deps),
   options: { login?: boolean } = {},
 ): Promise<TokenSet> {
-  env.secret(settings.clientSecret)
-  const session = await openSession(settings, env.deps, { trace: env.trace, secret: env.secret })
+  const session = await commandSession(env, settings)
   const tokens = await tokenSourceWithLogin(session, env, options.login === true)()
   env.secret(tokens.accessToken)
   env.secret(tokens.refreshToken)

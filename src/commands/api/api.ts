@@ -1,8 +1,8 @@
 import type { Command } from 'commander'
 import { RequestFailedError, UsageError } from '../../errors.ts'
 import { fetchWithBearer, resolveApiTarget, sendAuthorized, type TokenSource } from '../../session/api-request.ts'
-import { loadSettings, openSession } from '../../session/open.ts'
-import type { CommandEnv } from '../command-env.ts'
+import { loadSettings } from '../../session/open.ts'
+import { commandSession, type CommandEnv } from '../command-env.ts'
 import { addLoginOption, tokenSourceWithLogin } from '../login/interactive.ts'
 import { readRequestBody, reasonPhrase, writeResponse } from './api-io.ts'
 
@@ -94,7 +94,7 @@ export async function runApi(options: ApiOptions, env: CommandEnv): Promise<void
   const body = await readRequestBody(options.data, env.deps)
   const method = options.method ?? (body ? 'POST' : 'GET')
   const headers = requestHeaders(options.headers, body)
-  const session = await openSession(settings, env.deps, { trace: env.trace, secret: env.secret })
+  const session = await commandSession(env, settings)
   const source = tokenSourceWithLogin(session, env, options.login)
   const tokens: TokenSource = async (request) => {
     const set = await source(request)

@@ -1,8 +1,8 @@
 import type { Command } from 'commander'
 import { resolve } from 'node:path'
-import { loadSettings, openSession } from '../../session/open.ts'
+import { loadSettings } from '../../session/open.ts'
 import type { KeyringReader } from '../../stores/go-sources.ts'
-import type { CommandEnv } from '../command-env.ts'
+import { commandSession, type CommandEnv } from '../command-env.ts'
 
 export interface ImportGoOptions {
   /** As given; resolved against the working directory only because the user typed it. */
@@ -48,7 +48,7 @@ export async function runImportGo(options: ImportGoOptions, env: CommandEnv, key
     import('../../stores/keyring-client.ts'),
   ])
   requireExplicitSession(settings)
-  const session = await openSession(settings, env.deps, { trace: env.trace, secret: env.secret })
+  const session = await commandSession(env, settings)
   const { deps } = env
   const input = { ...options, file: options.file === undefined ? undefined : resolve(deps.cwd, options.file) }
   const result = await importGoSession(session, input, {

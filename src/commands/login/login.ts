@@ -3,10 +3,10 @@ import { UsageError } from '../../errors.ts'
 import type { Flow } from '../../session/login.ts'
 import { toSafeJson } from '../terminal-text.ts'
 import { getValidTokens } from '../../session/refresh-engine.ts'
-import { loadSettings, openSession, type OpenSession } from '../../session/open.ts'
+import { type OpenSession } from '../../session/open.ts'
 import type { Identity } from '../../session/protocol-types.ts'
 import type { TokenSet } from '../../stores/types.ts'
-import type { CommandEnv } from '../command-env.ts'
+import { commandSession, type CommandEnv } from '../command-env.ts'
 import { buildReport, type StatusReport } from '../status/status.ts'
 import { stderrLoginUi } from './login-ui.ts'
 
@@ -54,9 +54,8 @@ export function registerLogin(program: Command, makeEnv: (cmd: Command) => Comma
  * stderr tells the person what to do and, at the end, who is signed in where; stdout is empty unless --json.
  */
 export async function runLogin(options: LoginOptions, env: CommandEnv): Promise<void> {
-  const settings = loadSettings(env.flags, env.deps)
-  env.secret(settings.clientSecret)
-  const session = await openSession(settings, env.deps, { trace: env.trace, secret: env.secret })
+  const session = await commandSession(env)
+  const { settings } = session
   if (settings.grant === 'client_credentials') return machineLogin(session, env, options)
   const ui = stderrLoginUi({
     say: env.say,

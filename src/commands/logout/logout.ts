@@ -1,7 +1,6 @@
 import type { Command } from 'commander'
 import { logOut, type LogoutResult, type RevocationOutcome } from '../../session/logout.ts'
-import { loadSettings, openSession } from '../../session/open.ts'
-import type { CommandEnv } from '../command-env.ts'
+import { commandSession, type CommandEnv } from '../command-env.ts'
 
 export interface LogoutOptions {
   /** False with --no-revoke. */
@@ -26,9 +25,8 @@ export function registerLogout(program: Command, makeEnv: (cmd: Command) => Comm
  * Logging out of a session that has no tokens is not an error: the wanted state already holds.
  */
 export async function runLogout(options: LogoutOptions, env: CommandEnv): Promise<void> {
-  const settings = loadSettings(env.flags, env.deps)
-  env.secret(settings.clientSecret)
-  const session = await openSession(settings, env.deps, { trace: env.trace, secret: env.secret })
+  const session = await commandSession(env)
+  const { settings } = session
   const before = await session.store.read(session.key)
   for (const secret of [before?.accessToken, before?.refreshToken, before?.idToken]) env.secret(secret)
   const result = await logOut(session, options)

@@ -1,7 +1,6 @@
 import type { Command } from 'commander'
 import { getValidTokens } from '../../session/refresh-engine.ts'
-import { loadSettings, openSession } from '../../session/open.ts'
-import { rfc3339, type CommandEnv } from '../command-env.ts'
+import { commandSession, rfc3339, type CommandEnv } from '../command-env.ts'
 
 export interface RefreshOptions {
   force: boolean
@@ -22,9 +21,7 @@ export function registerRefresh(program: Command, makeEnv: (cmd: Command) => Com
 
 /** Refreshes now when the token is expiring, always with --force, under the same lock as `token`. Prints nothing on stdout. */
 export async function runRefresh(options: RefreshOptions, env: CommandEnv): Promise<void> {
-  const settings = loadSettings(env.flags, env.deps)
-  env.secret(settings.clientSecret)
-  const session = await openSession(settings, env.deps, { trace: env.trace, secret: env.secret })
+  const session = await commandSession(env)
   let outcome = 'still valid'
   const context = {
     ...session.context,

@@ -2,11 +2,11 @@ import type { Command } from 'commander'
 import type { Settings } from '../../config/settings.ts'
 import { AuthRequiredError } from '../../errors.ts'
 import { escapeTerminal, toSafeJson } from '../terminal-text.ts'
-import { loadSettings, openSession, type OpenSession } from '../../session/open.ts'
+import { type OpenSession } from '../../session/open.ts'
 import type { Identity } from '../../session/protocol-types.ts'
 import { permissionWarnings } from '../../stores/atomic-file.ts'
 import type { TokenSet, TokenStore } from '../../stores/types.ts'
-import { rfc3339, type CommandEnv } from '../command-env.ts'
+import { commandSession, rfc3339, type CommandEnv } from '../command-env.ts'
 import { runStatusAll } from './status-all.ts'
 
 export interface StatusOptions {
@@ -58,9 +58,8 @@ export interface StatusReport {
 
 /** Who is signed in, where the tokens live, expiry and scopes; asks the server unless --offline. Exit 4 when not signed in. */
 export async function runStatus(options: StatusOptions, env: CommandEnv): Promise<void> {
-  const settings = loadSettings(env.flags, env.deps)
-  env.secret(settings.clientSecret)
-  const session = await openSession(settings, env.deps, { trace: env.trace, secret: env.secret })
+  const session = await commandSession(env)
+  const { settings } = session
   const tokens = await session.store.read(session.key)
   if (tokens) {
     env.secret(tokens.accessToken)
