@@ -1,7 +1,7 @@
 import { dirname, resolve } from 'node:path'
 import { loadSettings } from '../config/load.ts'
 import { requireSession, type Settings } from '../config/settings.ts'
-import type { SessionKey } from '../config/session-key.ts'
+import type { SessionKey } from '../session-key.ts'
 import { escapeTerminal } from '../commands/terminal-text.ts'
 import { tokenOutput } from '../commands/token/token-output.ts'
 import { checkPrivateDirectory } from '../lock/private-dir.ts'

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
 import { UsageError } from '../errors.ts'
-import { normaliseServerUrl } from './session-key.ts'
+import { normaliseServerUrl } from '../session-key.ts'
 import { RESOLVED, type SettingKey } from './settings-table.ts'
 import { parseDurationMs, resolveRaw, resolveSettings, type RawSettings, type SettingsSources } from './settings.ts'
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { AuthgateError } from '../errors.ts'
 import { parseDotenv } from './dotenv.ts'
-import { normaliseServerUrl, sessionKey } from './session-key.ts'
+import { normaliseServerUrl, sessionKey } from '../session-key.ts'
 import {
   dotenvNotice,
   ignoredDotenv,

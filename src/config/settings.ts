@@ -1,6 +1,6 @@
 import { isAbsolute, join, resolve } from 'node:path'
 import { UsageError } from '../errors.ts'
-import { isLoopbackHost, normaliseServerUrl, sessionKey, type SessionKey } from './session-key.ts'
+import { isLoopbackHost, normaliseServerUrl, sessionKey, type SessionKey } from '../session-key.ts'
 import { RESOLVED, settingRow, type RawSettings, type SettingKey, type SettingRow } from './settings-table.ts'
 
 export type { RawSettings } from './settings-table.ts'

@@ -14,10 +14,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { scheduler } from 'node:timers/promises'
 import { after, describe, test } from 'node:test'
-import { sessionKey } from '../config/session-key.ts'
+import { sessionKey } from '../session-key.ts'
 import { InterruptedError, StoreError, TemporaryError } from '../errors.ts'
 import { createLockFile } from './kernel-lock.ts'
-import { sessionLockPath } from '../config/session-key.ts'
+import { sessionLockPath } from '../session-key.ts'
 
 const root = mkdtempSync(join(tmpdir(), 'authgate-kernel-lock-'))
 after(() => rmSync(root, { recursive: true, force: true }))

@@ -1,7 +1,7 @@
 import * as oauth from 'oauth4webapi'
 import { ProtocolError, RequestFailedError } from '../errors.ts'
 import { requestOptions, type OAuthContext } from './context.ts'
-import { isLoopbackHost } from '../config/session-key.ts'
+import { isLoopbackHost } from '../session-key.ts'
 
 export interface ServerMetadata extends oauth.AuthorizationServer {
   /** AuthGate's `/oauth/tokeninfo`: not in any discovery document, so it is known only by the fixed path. */

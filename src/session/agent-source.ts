@@ -1,5 +1,5 @@
 import type { Settings } from '../config/settings.ts'
-import type { SessionKey } from '../config/session-key.ts'
+import type { SessionKey } from '../session-key.ts'
 import { UsageError } from '../errors.ts'
 import type { TokenSet, TokenStore } from '../stores/types.ts'
 import type { Deps } from './deps.ts'

@@ -1,4 +1,4 @@
-import { isLoopbackHost } from '../config/session-key.ts'
+import { isLoopbackHost } from '../session-key.ts'
 import { isAllowedOrigin, type Settings } from '../config/settings.ts'
 import { InterruptedError, TemporaryError, UsageError } from '../errors.ts'
 import type { TokenSet } from '../stores/types.ts'

@@ -1,5 +1,5 @@
 import type { Settings } from '../config/settings.ts'
-import { loginLockPath, sessionLockPath, type SessionKey } from '../config/session-key.ts'
+import { loginLockPath, sessionLockPath, type SessionKey } from '../session-key.ts'
 import { spentMarker } from '../stores/spent-marker.ts'
 import type { TokenStore } from '../stores/types.ts'
 import type { Deps } from './deps.ts'

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { sessionKey } from '../config/session-key.ts'
+import { sessionKey } from '../session-key.ts'
 import type { LockFile } from '../lock/types.ts'
 import { MemoryStore } from '../stores/memory-store.ts'
 import type { SessionContext } from './refresh-engine.ts'

@@ -1,6 +1,6 @@
 import { dirname, resolve } from 'node:path'
 import { requireSession, type Settings } from '../config/settings.ts'
-import { sessionLockPath, type SessionKey } from '../config/session-key.ts'
+import { sessionLockPath, type SessionKey } from '../session-key.ts'
 import type { TokenStore } from '../stores/types.ts'
 import { sessionContext } from './context.ts'
 import type { Deps } from './deps.ts'

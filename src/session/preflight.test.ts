@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { sessionKey } from '../config/session-key.ts'
+import { sessionKey } from '../session-key.ts'
 import { AuthRequiredError, StoreError, TemporaryError } from '../errors.ts'
 import { KeyringUnavailableError } from '../stores/keyring-client.ts'
 import { MemoryStore } from '../stores/memory-store.ts'

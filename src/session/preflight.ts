@@ -4,7 +4,7 @@
  * take the answer; a store that cannot is a temporary failure with nothing spent. If the save still fails once the
  * server has answered, the spent refresh token is put beyond use, so no later process sends it again.
  */
-import type { SessionKey } from '../config/session-key.ts'
+import type { SessionKey } from '../session-key.ts'
 import { AuthgateError, AuthRequiredError, StoreError, TemporaryError } from '../errors.ts'
 import type { AutoStore } from '../stores/auto-store.ts'
 import { isKeyringFailure } from '../stores/keyring-client.ts'

@@ -1,5 +1,5 @@
 import type { Settings } from '../config/settings.ts'
-import type { SessionKey } from '../config/session-key.ts'
+import type { SessionKey } from '../session-key.ts'
 import type { ContextDeps, ContextOptions } from './context.ts'
 import type { createProtocol } from './protocol.ts'
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { sessionKey } from '../config/session-key.ts'
+import { sessionKey } from '../session-key.ts'
 import { AuthRequiredError, TemporaryError } from '../errors.ts'
 import { memoryLock } from '../lock/memory-lock.ts'
 import { MemoryStore } from '../stores/memory-store.ts'

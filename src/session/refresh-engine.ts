@@ -1,4 +1,4 @@
-import type { SessionKey } from '../config/session-key.ts'
+import type { SessionKey } from '../session-key.ts'
 import { AuthRequiredError, TemporaryError } from '../errors.ts'
 import type { LockFile, LockHandle } from '../lock/types.ts'
 import type { SpentMarker } from '../stores/spent-marker.ts'

@@ -1,4 +1,4 @@
-import type { SessionKey } from '../config/session-key.ts'
+import type { SessionKey } from '../session-key.ts'
 import { isKeyringFailure } from './keyring-client.ts'
 import { fitsKeyring } from './keyring-store.ts'
 import {

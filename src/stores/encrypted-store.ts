@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
 import { resolve } from 'node:path'
-import type { SessionKey } from '../config/session-key.ts'
+import type { SessionKey } from '../session-key.ts'
 import { StoreError } from '../errors.ts'
 import { readStoreFile, updateStoreFile } from './atomic-file.ts'
 import {

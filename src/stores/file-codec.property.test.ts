@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
-import { sessionKey } from '../config/session-key.ts'
+import { sessionKey } from '../session-key.ts'
 import { StoreError } from '../errors.ts'
 import { encodeStore, type JsonObject, parseStore, putSession, readSession, removeSession } from './file-codec.ts'
 import type { TokenSet } from './types.ts'

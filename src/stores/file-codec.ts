@@ -14,7 +14,7 @@
  * Every problem throws a StoreError naming `source` (the file's absolute path). Messages never quote the file's
  * content: JSON.parse's message does (a token, say), so it is not passed on.
  */
-import { type SessionKey, sessionKey } from '../config/session-key.ts'
+import { type SessionKey, sessionKey } from '../session-key.ts'
 import { StoreError } from '../errors.ts'
 import type { TokenSet } from './types.ts'
 

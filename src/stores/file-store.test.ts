@@ -17,7 +17,7 @@ import {
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { after, describe, test } from 'node:test'
-import { sessionKey } from '../config/session-key.ts'
+import { sessionKey } from '../session-key.ts'
 import { StoreError, TemporaryError } from '../errors.ts'
 import type { LockFile } from '../lock/types.ts'
 import { FileStore, permissionWarnings } from './file-store.ts'

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path'
-import type { SessionKey } from '../config/session-key.ts'
+import type { SessionKey } from '../session-key.ts'
 import { StoreError } from '../errors.ts'
 import { readStoreFile, type StoreFileLock, updateStoreFile } from './atomic-file.ts'
 import {

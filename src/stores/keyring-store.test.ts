@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { sessionKey } from '../config/session-key.ts'
+import { sessionKey } from '../session-key.ts'
 import { StoreError, TemporaryError } from '../errors.ts'
 import { KeyringClient, KeyringTimeoutError, KeyringUnavailableError } from './keyring-client.ts'
 import {

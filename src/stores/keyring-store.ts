@@ -1,4 +1,4 @@
-import type { SessionKey } from '../config/session-key.ts'
+import type { SessionKey } from '../session-key.ts'
 import { StoreError } from '../errors.ts'
 import { decodeEntry, encodeEntry, entryKey, isJsonObject } from './file-codec.ts'
 import type { KeyringClient } from './keyring-client.ts'

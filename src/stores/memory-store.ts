@@ -1,4 +1,4 @@
-import type { SessionKey } from '../config/session-key.ts'
+import type { SessionKey } from '../session-key.ts'
 import type { PreparedSave, StoredSession, TokenSet, TokenStore } from './types.ts'
 
 /** A TokenStore in a Map: the test double for everything above the stores. Keeps copies, as a real store would. */

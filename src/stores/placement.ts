@@ -2,7 +2,7 @@
  * Where a session's tokens go, and moving them there: the rules behind `auto` and behind a login that changes the
  * backend (`authgate login --token-store keyring` for a session in the file moves it and removes the plaintext copy).
  */
-import type { SessionKey } from '../config/session-key.ts'
+import type { SessionKey } from '../session-key.ts'
 import { StoreError } from '../errors.ts'
 import { reason } from './atomic-file.ts'
 import type { EncryptedStore } from './encrypted-store.ts'

@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { basename, resolve } from 'node:path'
-import type { SessionKey } from '../config/session-key.ts'
+import type { SessionKey } from '../session-key.ts'
 import { StoreError, UsageError } from '../errors.ts'
 import { decodeEntry, encodeEntry } from './file-codec.ts'
 import type { TokenSet } from './types.ts'

@@ -1,4 +1,4 @@
-import { sessionKey, type SessionKey } from '../config/session-key.ts'
+import { sessionKey, type SessionKey } from '../session-key.ts'
 import { StoreError, TemporaryError } from '../errors.ts'
 import {
   describeHolder,

@@ -1,4 +1,4 @@
-import type { SessionKey } from '../config/session-key.ts'
+import type { SessionKey } from '../session-key.ts'
 
 /** The tokens of one session as the engine sees them. Times are epoch milliseconds. */
 export interface TokenSet {

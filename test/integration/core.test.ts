@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { after, before, describe, test } from 'node:test'
-import { sessionKey } from '../../src/config/session-key.ts'
+import { sessionKey } from '../../src/session-key.ts'
 import { createLockFile } from '../../src/lock/kernel-lock.ts'
 import { FileStore } from '../../src/stores/file-store.ts'
 import type { TokenSet } from '../../src/stores/types.ts'

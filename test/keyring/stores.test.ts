@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { existsSync, readFileSync } from 'node:fs'
 import { after, before, describe, test } from 'node:test'
-import { sessionKey } from '../../src/config/session-key.ts'
+import { sessionKey } from '../../src/session-key.ts'
 import { saveLoginTokens } from '../../src/session/login-save.ts'
 import { AutoStore } from '../../src/stores/auto-store.ts'
 import { KEY_SERVICE } from '../../src/stores/encrypted-store.ts'

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
 import { after, before, describe, test } from 'node:test'
-import { sessionKey } from '../../src/config/session-key.ts'
+import { sessionKey } from '../../src/session-key.ts'
 import { startAuthGateServer } from '../support/authgate-server/index.ts'
 import { createCliHome, killAllClis, requireBuild, runCli } from '../support/cli.ts'
 import { obtainTokensFromAuthGate } from '../support/tokens.ts'

@@ -1,4 +1,4 @@
-import { sessionKey, type SessionKey } from '../../src/config/session-key.ts'
+import { sessionKey, type SessionKey } from '../../src/session-key.ts'
 import type { TokenSet } from '../../src/stores/types.ts'
 import type { AuthGateTestServer } from './authgate-server/index.ts'
 import { createCliHome, spawnCli, type CliHome, type CliProcess } from './cli.ts'

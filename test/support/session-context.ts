@@ -1,4 +1,4 @@
-import type { SessionKey } from '../../src/config/session-key.ts'
+import type { SessionKey } from '../../src/session-key.ts'
 import { memoryLock } from '../../src/lock/memory-lock.ts'
 import type { SessionContext } from '../../src/session/refresh-engine.ts'
 import type { Protocol } from '../../src/session/protocol-types.ts'

@@ -91,7 +91,7 @@ function exposedSessions(options: AgentOptions, env: CommandEnv): Map<string, Se
 async function answerer(sessions: Map<string, Settings>, env: CommandEnv): Promise<Answerer> {
   const [{ SingleFlight }, { normaliseServerUrl }, { openStore }] = await Promise.all([
     import('../../session/refresh-engine.ts'),
-    import('../../config/session-key.ts'),
+    import('../../session-key.ts'),
     import('../../session/stores.ts'),
   ])
   const flight = new SingleFlight()

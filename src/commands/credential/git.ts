@@ -1,4 +1,4 @@
-import { isLoopbackHost } from '../../config/session-key.ts'
+import { isLoopbackHost } from '../../session-key.ts'
 import { isAllowedOrigin, type Settings } from '../../config/settings.ts'
 import { loadSettings } from '../../session/open.ts'
 import { validTokens, type CommandEnv } from '../command-env.ts'

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { registerCommands } from '../../cli/commands.ts'
-import { sessionKey } from '../../config/session-key.ts'
+import { sessionKey } from '../../session-key.ts'
 import { AuthgateError } from '../../errors.ts'
 import { memoryLock } from '../../lock/memory-lock.ts'
 import { FileStore } from '../../stores/file-store.ts'

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module'
 import { join, resolve } from 'node:path'
-import { UsageError } from '../errors.ts'
+import { UsageError } from './errors.ts'
 
 /** One session = (normalised server URL, client id). Two sessions never share an entry, a lock or a keyring item. */
 export interface SessionKey {
