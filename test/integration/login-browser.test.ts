@@ -21,8 +21,9 @@ import { startOidcServer } from '../support/oidc-server.ts'
 import { readTokenEntry, sessionAccount } from '../support/tokens.ts'
 
 /**
- * The browser flow end to end: the real CLI prints the URL (--no-open), headless Chromium signs in and consents on the
- * server's own pages, the redirect reaches the CLI's loopback listener, the CLI exchanges the code and saves the tokens.
+ * The browser flow end to end: the real CLI prints the URL (--no-open), headless Chromium opens it (oidc-provider: signs
+ * in and consents on its pages; the AuthGate double: signed in as admin with consent remembered, so /oauth/authorize
+ * validates and redirects at once), the redirect reaches the CLI's loopback listener, which exchanges the code.
  */
 
 before(requireBuild)
@@ -58,7 +59,7 @@ const isLoopbackCallback = (port?: number) => (u: URL) =>
   u.pathname === '/callback' &&
   (port === undefined || u.port === String(port))
 
-test('AuthGate: Chromium signs in and consents; the callback reaches the CLI, which saves the tokens', async (t) => {
+test('AuthGate: Chromium follows the URL, AuthGate validates it and redirects; the callback reaches the CLI, which saves the tokens', async (t) => {
   const browser = await launchChromium(t)
   if (!browser) return
   const { server, port, redirectUri } = await authgateWithClient(t)
@@ -203,7 +204,7 @@ test('no callback within --callback-timeout: the CLI falls back to the device fl
   const { run } = await startBrowserLogin(t, home, ['--callback-port', String(port), '--callback-timeout', '1'], env)
   const userCode = userCodeOf(await run.waitForStderr(USER_CODE))
   assert.match(run.stderr(), /^No sign-in came back from the browser within 1 s; switching to the device flow\.$/m)
-  await server.driveDeviceApproval(userCode)
+  server.approveDevice(userCode)
   assert.equal((await run.exited).code, 0, run.stderr())
   assert.equal(server.stats.grantsByType['urn:ietf:params:oauth:grant-type:device_code'], 1)
 })

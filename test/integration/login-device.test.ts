@@ -15,7 +15,8 @@ import {
 import { startOidcServer, type OidcTestServer } from '../support/oidc-server.ts'
 
 /**
- * `authgate login` as a process, against both test servers over real HTTP, approved through the servers' own pages.
+ * `authgate login` as a process, against both test servers over real HTTP; oidc-provider's codes are approved through its
+ * own pages, the AuthGate double's through `approveDevice` (the checks of its /device/verify).
  * Both servers say interval 5 s (oidc-provider by omission): the CLI waits one interval before its first poll, and the
  * test approves the code in that interval, so each sign-in costs one interval and no fake time.
  */
@@ -59,11 +60,11 @@ async function savedAccessToken(t: TestContext, home: TempHome, env: Record<stri
   return token.stdout.trim()
 }
 
-test('AuthGate: --device prints the complete URL and the code, is approved through /device, and saves the tokens', async (t) => {
+test('AuthGate: --device prints the complete URL and the code, is approved, and saves the tokens', async (t) => {
   const server = await authgate(t)
   const home = tempHome(t)
   const env = { AUTHGATE_SERVER_URL: server.url, AUTHGATE_CLIENT_ID: server.publicClientId }
-  const login = await deviceLogin(t, home, ['--device'], env, (code) => server.driveDeviceApproval(code))
+  const login = await deviceLogin(t, home, ['--device'], env, async (code) => server.approveDevice(code))
   assert.equal(login.code, 0, login.stderr)
   assert.equal(login.stdout, '')
   const lines = login.stderr.split('\n')
@@ -84,7 +85,7 @@ test('AuthGate: --json prints the status object on stdout and nothing else', asy
   const server = await authgate(t)
   const home = tempHome(t)
   const env = { AUTHGATE_SERVER_URL: server.url, AUTHGATE_CLIENT_ID: server.publicClientId }
-  const login = await deviceLogin(t, home, ['--device', '--json'], env, (code) => server.driveDeviceApproval(code))
+  const login = await deviceLogin(t, home, ['--device', '--json'], env, async (code) => server.approveDevice(code))
   assert.equal(login.code, 0, login.stderr)
   const report = JSON.parse(login.stdout) as Record<string, unknown>
   assert.deepEqual(
@@ -176,7 +177,7 @@ test('SSH without a display: the device flow is chosen, and the CLI says why', a
     SSH_CONNECTION: '203.0.113.7 50522 10.0.0.5 22',
     SSH_TTY: '/dev/pts/3',
   }
-  const login = await deviceLogin(t, home, [], env, (code) => server.driveDeviceApproval(code))
+  const login = await deviceLogin(t, home, [], env, async (code) => server.approveDevice(code))
   assert.equal(login.code, 0, login.stderr)
   assert.match(login.stderr, /^Using the device flow: this is an SSH session without a display\.$/m)
   assert.doesNotMatch(login.stderr, /authorize\?/)
@@ -193,7 +194,7 @@ test('a busy callback port: the device flow is chosen even with a display', asyn
     home,
     ['--callback-port', String(port), '--no-open', '--callback-timeout', '5'],
     env,
-    (code) => server.driveDeviceApproval(code),
+    async (code) => server.approveDevice(code),
   )
   assert.equal(login.code, 0, login.stderr)
   assert.match(
@@ -226,7 +227,7 @@ test('AuthGate: while a login waits for the person, the session lock is free; th
   const server = await authgate(t)
   const home = tempHome(t)
   const env = { AUTHGATE_SERVER_URL: server.url, AUTHGATE_CLIENT_ID: server.publicClientId }
-  const first = await deviceLogin(t, home, ['--device'], env, (code) => server.driveDeviceApproval(code))
+  const first = await deviceLogin(t, home, ['--device'], env, async (code) => server.approveDevice(code))
   assert.equal(first.code, 0, first.stderr)
   let refreshed = ''
   const second = await deviceLogin(t, home, ['--device'], env, async (code) => {
@@ -237,7 +238,7 @@ test('AuthGate: while a login waits for the person, the session lock is free; th
     })
     assert.equal(refresh.code, 0, refresh.stderr)
     refreshed = await savedAccessToken(t, home, env)
-    await server.driveDeviceApproval(code)
+    server.approveDevice(code)
   })
   assert.equal(second.code, 0, second.stderr)
   assert.equal(server.stats.successfulRefreshes, 1)

@@ -39,9 +39,9 @@ export interface Person {
 }
 
 /**
- * Does what a person does on the server's pages, whichever server: fills a login form (AuthGate: username/password;
- * oidc-provider's dev pages: login/password), then approves (AuthGate: the `approve` button; oidc-provider:
- * "Continue"), until the browser lands on the loopback callback.
+ * Does what a person does on the server's pages: fills oidc-provider's dev login form (login/password), then
+ * "Continue", until the browser lands on the loopback callback. The AuthGate double shows no page (its browser is
+ * signed in with consent remembered), so there the callback is reached at once.
  * @returns the callback page the CLI's listener served.
  */
 export async function signInInBrowser(
@@ -53,16 +53,13 @@ export async function signInInBrowser(
   await page.goto(url)
   for (let step = 0; step < 8 && !isCallback(new URL(page.url())); step++) {
     for (const [field, value] of [
-      ['username', person.username],
       ['login', person.username],
       ['password', person.password],
     ] as const) {
       const input = page.locator(`input[name="${field}"]`)
       if (await input.count()) await input.fill(value)
     }
-    const approve = page.locator('button[value="approve"]')
-    const button = (await approve.count()) ? approve : page.locator('button[type="submit"]').first()
-    await button.click()
+    await page.locator('button[type="submit"]').first().click()
     await page.waitForLoadState('load')
   }
   assert.ok(isCallback(new URL(page.url())), `the browser did not reach the callback; it is at ${page.url()}`)

@@ -1,18 +1,16 @@
 import assert from 'node:assert/strict'
 import { createHash, randomUUID } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
-import { createPageDriver, type Page, type PageDriver } from '../page-driver.ts'
 import { startAuthGateServer, type AuthGateTestServer } from './index.ts'
-import { basic, decodeJwt, fakeClock, pkcePair, postForm, request, requestDeviceCode, str } from './test-http.ts'
+import { basic, decodeJwt, fakeClock, pkcePair, postForm, request, str, type HttpResult } from './test-http.ts'
 
-/** Authorization code + PKCE (§1.2b, §1.3, §4) through the real login and consent pages. */
+/** Authorization code + PKCE (§1.2b, §1.3, §4) for a browser signed in as admin whose consent is remembered. */
 
 const CALLBACK = 'http://localhost:8888/callback'
 const clock = fakeClock()
 const conf = { clientId: randomUUID(), secret: 'conf-secret', redirect: 'http://localhost:9000/cb' }
 const queryClient = { clientId: randomUUID(), redirect: 'http://localhost:9999/cb?z=1&a=b+c' }
 let server: AuthGateTestServer
-let driver: PageDriver
 
 before(async () => {
   server = await startAuthGateServer({
@@ -29,10 +27,6 @@ before(async () => {
       { clientId: queryClient.clientId, type: 'public', redirectUris: [queryClient.redirect], scopes: 'email' },
     ],
   })
-  // Stop at the callbacks: nobody listens there, the test reads the Location instead.
-  driver = createPageDriver({ stopAt: (url) => url.hostname === 'localhost' })
-  const login = await driver.get(`${server.url}/login`)
-  await driver.submit(login, { username: 'admin', password: 'admin-password' })
 })
 after(() => server.close())
 
@@ -51,16 +45,16 @@ function publicParams(challenge: string, extra: Record<string, string> = {}): Re
   }
 }
 
-async function consent(params: Record<string, string>, action = 'approve'): Promise<URL> {
-  const page = await driver.get(authorizeUrl(params))
-  assert.equal(page.status, 200, page.body)
-  return callbackOf(await driver.submit(page, { action }))
+/** Nobody listens at the callbacks: the test reads the Location instead of following it. */
+async function authorize(params: Record<string, string>): Promise<URL> {
+  return callbackOf(await request(authorizeUrl(params)))
 }
 
-function callbackOf(page: Page): URL {
-  assert.equal(page.status, 302, page.body)
-  assert.ok(page.location, 'expected a redirect to the callback')
-  return new URL(page.location)
+function callbackOf(res: HttpResult): URL {
+  assert.equal(res.status, 302, res.text)
+  const location = res.headers.get('location')
+  assert.ok(location, 'expected a redirect to the callback')
+  return new URL(location)
 }
 
 function exchange(fields: Record<string, string>, headers: Record<string, string> = {}) {
@@ -70,15 +64,20 @@ function exchange(fields: Record<string, string>, headers: Record<string, string
 const invalidGrant = (description: string) => ({ error: 'invalid_grant', error_description: description })
 
 describe('public client with PKCE S256', () => {
-  test('not logged in → 302 /login before any validation', async () => {
-    const res = await request(`${server.url}/oauth/authorize?response_type=token`)
-    assert.equal(res.status, 302)
-    assert.equal(res.headers.get('location'), '/login?redirect=%2Foauth%2Fauthorize%3Fresponse_type%3Dtoken')
+  test('not logged in (signedInAs: null) → 302 /login before any validation', async () => {
+    const loggedOut = await startAuthGateServer({ signedInAs: null })
+    try {
+      const res = await request(`${loggedOut.url}/oauth/authorize?response_type=token`)
+      assert.equal(res.status, 302)
+      assert.equal(res.headers.get('location'), '/login?redirect=%2Foauth%2Fauthorize%3Fresponse_type%3Dtoken')
+    } finally {
+      await loggedOut.close()
+    }
   })
 
-  test('consent → code (64 hex) + state → tokens; the code is single-use', async () => {
+  test('signed in with remembered consent → code (64 hex) + state → tokens; the code is single-use', async () => {
     const { verifier, challenge } = pkcePair()
-    const callback = await consent(publicParams(challenge))
+    const callback = await authorize(publicParams(challenge))
     assert.equal(`${callback.origin}${callback.pathname}`, CALLBACK)
     const code = callback.searchParams.get('code') ?? ''
     assert.match(code, /^[0-9a-f]{64}$/)
@@ -99,10 +98,9 @@ describe('public client with PKCE S256', () => {
     assert.equal(server.isTokenActive(str(res.json, 'access_token')), true, 'reuse revokes nothing')
   })
 
-  test('remembered consent skips the page; the grant checks run in order', async () => {
+  test('the grant checks run in order', async () => {
     const { verifier, challenge } = pkcePair()
-    const page = await driver.get(authorizeUrl(publicParams(challenge)))
-    const code = callbackOf(page).searchParams.get('code') ?? ''
+    const code = (await authorize(publicParams(challenge))).searchParams.get('code') ?? ''
     const base = { code, redirect_uri: CALLBACK, client_id: server.publicClientId, code_verifier: verifier }
     const cases = [
       { fields: { ...base, code: 'f'.repeat(64) }, want: invalidGrant('Authorization code is invalid or expired') },
@@ -127,7 +125,7 @@ describe('public client with PKCE S256', () => {
 
   test('the code expires after 10 minutes', async () => {
     const { verifier, challenge } = pkcePair()
-    const code = callbackOf(await driver.get(authorizeUrl(publicParams(challenge)))).searchParams.get('code') ?? ''
+    const code = (await authorize(publicParams(challenge))).searchParams.get('code') ?? ''
     clock.advance(600_000)
     const res = await exchange({
       code,
@@ -146,7 +144,7 @@ describe('public client with PKCE S256', () => {
     })
   })
 
-  test('deny → error=access_denied with state; existing redirect query kept, keys sorted', async () => {
+  test('error → error with state; existing redirect query kept, keys sorted', async () => {
     const { challenge } = pkcePair()
     const params = {
       client_id: queryClient.clientId,
@@ -155,10 +153,11 @@ describe('public client with PKCE S256', () => {
       code_challenge_method: 'S256',
       state: 'a b',
     }
-    const denied = await consent(params, 'deny')
-    assert.equal(denied.searchParams.get('error'), 'access_denied')
-    assert.equal(denied.searchParams.get('state'), 'a b')
-    const approved = await consent(params)
+    const refused = await authorize({ ...params, scope: 'profile' })
+    assert.equal(refused.searchParams.get('error'), 'invalid_scope')
+    assert.equal(refused.searchParams.get('state'), 'a b')
+    assert.match(refused.search, /^\?a=b\+c&error=invalid_scope&error_description=[^&]+&state=a\+b&z=1$/)
+    const approved = await authorize(params)
     assert.match(approved.search, /^\?a=b\+c&code=[0-9a-f]{64}&state=a\+b&z=1$/)
   })
 })
@@ -181,7 +180,7 @@ describe('/oauth/authorize validation errors', () => {
   for (const c of cases) {
     test(`${c.error}: ${c.name} → redirect to the supplied redirect_uri`, async () => {
       const params = { ...publicParams(challenge), ...c.params }
-      const callback = callbackOf(await driver.get(authorizeUrl(params)))
+      const callback = await authorize(params)
       assert.equal(`${callback.origin}${callback.pathname}`, params.redirect_uri)
       assert.equal(callback.searchParams.get('error'), c.error)
       assert.ok(callback.searchParams.get('error_description'))
@@ -190,14 +189,9 @@ describe('/oauth/authorize validation errors', () => {
   }
 
   test('missing redirect_uri → 400 HTML', async () => {
-    const page = await driver.get(authorizeUrl({ ...publicParams(challenge), redirect_uri: '' }))
+    const page = await request(authorizeUrl({ ...publicParams(challenge), redirect_uri: '' }))
     assert.equal(page.status, 400)
     assert.match(page.headers.get('content-type') ?? '', /^text\/html/)
-  })
-
-  test('consent POST needs the CSRF token', async () => {
-    const page = await driver.post(`${server.url}/oauth/authorize`, { ...publicParams(challenge), action: 'approve' })
-    assert.equal(page.status, 403)
   })
 })
 
@@ -212,9 +206,9 @@ describe('confidential client', () => {
 
   test('secret from the form only; PKCE never verified; id_token with openid', async () => {
     const code =
-      (await consent({ ...params('n-1'), code_challenge: 'ignored', code_challenge_method: 'S256' })).searchParams.get(
-        'code',
-      ) ?? ''
+      (
+        await authorize({ ...params('n-1'), code_challenge: 'ignored', code_challenge_method: 'S256' })
+      ).searchParams.get('code') ?? ''
     const base = { code, redirect_uri: conf.redirect, client_id: conf.clientId }
     const failures = [
       { fields: base, headers: basic(conf.clientId, conf.secret) },
@@ -237,20 +231,19 @@ describe('confidential client', () => {
   })
 })
 
-describe('consent shared with the device flow', () => {
-  test('a device approval counts as consent at /oauth/authorize (CONSENT_REMEMBER)', async () => {
-    const fresh = await startAuthGateServer()
+describe('signedInAs', () => {
+  test('the code and its tokens belong to the user the browser is signed in as', async () => {
+    const asBob = await startAuthGateServer({ users: [{ username: 'admin' }, { username: 'bob' }], signedInAs: 'bob' })
     try {
-      const { userCode } = await requestDeviceCode(fresh)
-      await fresh.driveDeviceApproval(userCode)
-      const d = createPageDriver({ stopAt: (url) => url.hostname === 'localhost' })
-      const { challenge } = pkcePair()
-      const url = `${fresh.url}/oauth/authorize?${new URLSearchParams({ response_type: 'code', client_id: fresh.publicClientId, redirect_uri: CALLBACK, code_challenge: challenge, code_challenge_method: 'S256' })}`
-      const login = await d.get(url)
-      const page = await d.submit(login, { username: 'admin', password: 'admin-password' })
-      assert.match(callbackOf(page).searchParams.get('code') ?? '', /^[0-9a-f]{64}$/)
+      const { verifier, challenge } = pkcePair()
+      const url = `${asBob.url}/oauth/authorize?${new URLSearchParams({ response_type: 'code', ...publicParams(challenge), client_id: asBob.publicClientId })}`
+      const code = callbackOf(await request(url)).searchParams.get('code') ?? ''
+      const fields = { code, redirect_uri: CALLBACK, client_id: asBob.publicClientId, code_verifier: verifier }
+      const res = await postForm(`${asBob.url}/oauth/token`, { grant_type: 'authorization_code', ...fields })
+      assert.equal(res.status, 200, res.text)
+      assert.equal(decodeJwt(str(res.json, 'access_token')).payload.extra_uid, 'bob')
     } finally {
-      await fresh.close()
+      await asBob.close()
     }
   })
 })

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto'
-import { goEncodeQuery, sendHtml, sendRedirect, type Ctx } from './http.ts'
-import { consentPage, errorPage } from './pages.ts'
-import { isCsrfValid, requireLogin, type LoggedIn } from './session.ts'
-import { hasConsent, isScopeSubset, recordConsent, splitScopes, type AuthCodeRow, type ServerState } from './state.ts'
+import { goEncodeQuery, goQueryEscape, sendHtml, sendRedirect, type Ctx } from './http.ts'
+import { isScopeSubset, splitScopes, type AuthCodeRow, type ServerState } from './state.ts'
 
-/** GET /oauth/authorize (validate, then consent page or remembered consent) and POST (approve | deny), §1.3. */
+/**
+ * GET /oauth/authorize (§1.3) for the browser the double is signed in as (`signedInAs`), whose consent is remembered:
+ * validate, then redirect with a code. AuthGate's login and consent pages are not modelled.
+ */
 
 interface AuthorizeParams {
   responseType: string
@@ -19,10 +20,10 @@ interface AuthorizeParams {
 
 type Validation = { ok: true; scope: string } | { ok: false; error: string; description: string }
 
-function paramsOf(source: URLSearchParams, responseType: string): AuthorizeParams {
+function paramsOf(source: URLSearchParams): AuthorizeParams {
   const get = (name: string): string => source.get(name) ?? ''
   return {
-    responseType,
+    responseType: get('response_type'),
     clientId: get('client_id'),
     redirectUri: get('redirect_uri'),
     scope: get('scope'),
@@ -71,18 +72,19 @@ function redirectTo(ctx: Ctx, redirectUri: string, extra: Record<string, string>
 /** Errors go to the *supplied* redirect_uri, even an unregistered one; only an unusable one gets an HTML page. */
 function redirectWithError(ctx: Ctx, p: AuthorizeParams, error: string, description: string): void {
   if (p.redirectUri === '' || !URL.canParse(p.redirectUri)) {
-    sendHtml(ctx.res, 400, errorPage(`${error}: ${description}`))
+    const text = `${error}: ${description}`.replace(/&/g, '&amp;').replace(/</g, '&lt;')
+    sendHtml(ctx.res, 400, `<!DOCTYPE html><title>Error - AuthGate</title><p class="error">${text}</p>\n`)
     return
   }
   redirectTo(ctx, p.redirectUri, { error, error_description: description, state: p.state })
 }
 
-function issueCodeAndRedirect(ctx: Ctx, p: AuthorizeParams, scope: string, login: LoggedIn): void {
+function issueCodeAndRedirect(ctx: Ctx, p: AuthorizeParams, scope: string, userId: string): void {
   const nowMs = ctx.state.now()
   const row: AuthCodeRow = {
     code: randomBytes(32).toString('hex'),
     clientId: p.clientId,
-    userId: login.user.id,
+    userId,
     redirectUri: p.redirectUri,
     scope,
     codeChallenge: p.codeChallenge,
@@ -95,54 +97,15 @@ function issueCodeAndRedirect(ctx: Ctx, p: AuthorizeParams, scope: string, login
   redirectTo(ctx, p.redirectUri, { code: row.code, state: p.state })
 }
 
-export function handleAuthorizePage(ctx: Ctx): void {
-  const login = requireLogin(ctx)
-  if (login === undefined) return
-  const p = paramsOf(ctx.url.searchParams, ctx.url.searchParams.get('response_type') ?? '')
+export function handleAuthorize(ctx: Ctx): void {
+  const userId = ctx.state.browserUserId
+  // RequireAuth: no session → /login, before any parameter validation, remembering the original URL.
+  if (userId === undefined) {
+    sendRedirect(ctx.res, `/login?redirect=${goQueryEscape(ctx.req.url ?? '/')}`)
+    return
+  }
+  const p = paramsOf(ctx.url.searchParams)
   const result = validateRequest(ctx.state, p)
-  if (!result.ok) {
-    redirectWithError(ctx, p, result.error, result.description)
-    return
-  }
-  if (ctx.state.config.consentRemember && hasConsent(ctx.state, login.user.id, p.clientId, result.scope)) {
-    issueCodeAndRedirect(ctx, p, result.scope, login)
-    return
-  }
-  sendHtml(
-    ctx.res,
-    200,
-    consentPage({
-      csrfToken: login.session.csrfToken,
-      clientId: p.clientId,
-      redirectUri: p.redirectUri,
-      scope: result.scope,
-      state: p.state,
-      nonce: p.nonce,
-      codeChallenge: p.codeChallenge,
-      codeChallengeMethod: p.codeChallengeMethod,
-      username: login.user.username,
-    }),
-  )
-}
-
-export function handleAuthorizeDecision(ctx: Ctx): void {
-  const login = requireLogin(ctx)
-  if (login === undefined) return
-  if (!isCsrfValid(ctx, login.session)) {
-    sendHtml(ctx.res, 403, errorPage('CSRF token validation failed'))
-    return
-  }
-  // The posted fields are re-validated: the hidden inputs are as untrusted as the original query.
-  const p = paramsOf(ctx.form, 'code')
-  const result = validateRequest(ctx.state, p)
-  if (!result.ok) {
-    redirectWithError(ctx, p, result.error, result.description)
-    return
-  }
-  if (ctx.form.get('action') !== 'approve') {
-    redirectWithError(ctx, p, 'access_denied', 'User denied the authorization request')
-    return
-  }
-  recordConsent(ctx.state, login.user.id, p.clientId, result.scope)
-  issueCodeAndRedirect(ctx, p, result.scope, login)
+  if (!result.ok) redirectWithError(ctx, p, result.error, result.description)
+  else issueCodeAndRedirect(ctx, p, result.scope, userId)
 }

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
-import { createPageDriver } from '../page-driver.ts'
 import { startAuthGateServer, type AuthGateTestServer } from './index.ts'
-import { decodeJwt, fakeClock, pollDeviceToken, postForm, request, requestDeviceCode, str } from './test-http.ts'
+import { decodeJwt, fakeClock, pollDeviceToken, postForm, requestDeviceCode, str } from './test-http.ts'
 
-/** Checklist §8 item 2 (device state machine, §1.2a) and the browser side of the device flow (§1.4). */
+/** Checklist §8 item 2 (device state machine, §1.2a) and the approval a person gives on /device (§1.4). */
 
 const clock = fakeClock()
 const inactiveClientId = randomUUID()
@@ -17,10 +16,7 @@ before(async () => {
     now: clock.now,
     tokenRateLimitPerMinute: 0,
     deviceCodeRateLimitPerMinute: 0,
-    users: [
-      { username: 'admin', password: 'admin-password' },
-      { username: 'bob', password: 'bob-pw' },
-    ],
+    users: [{ username: 'admin' }, { username: 'bob' }],
     clients: [
       { clientId: inactiveClientId, type: 'public', redirectUris: [], scopes: 'email', active: false },
       { clientId: noDeviceClientId, type: 'public', redirectUris: [], scopes: 'email', deviceFlow: false },
@@ -174,56 +170,26 @@ describe('§8.2 device-code grant state machine', () => {
   })
 })
 
-describe('device verification pages (§1.4)', () => {
-  test('driveDeviceApproval approves through login and device pages', async () => {
+describe('device approval (§1.4)', () => {
+  test('approveDevice approves as the named user', async () => {
     const { deviceCode, userCode } = await requestDeviceCode(server)
-    await server.driveDeviceApproval(userCode, 'bob')
+    server.approveDevice(userCode, 'bob')
     const res = await pollDeviceToken(server, deviceCode)
     assert.equal(res.status, 200, res.text)
     assert.equal(decodeJwt(str(res.json, 'access_token')).payload.extra_uid, 'bob')
   })
 
-  test('driveDeviceApproval fails with a wrong password and leaves the code pending', async () => {
+  test('user code matching ignores case and dashes; a second approval is refused', async () => {
     const { deviceCode, userCode } = await requestDeviceCode(server)
-    await assert.rejects(server.driveDeviceApproval(userCode, 'admin', 'nope'), /login as admin failed: 401/)
-    assert.equal((await pollDeviceToken(server, deviceCode)).json.error, 'authorization_pending')
-  })
-
-  test('GET /device without a session → 302 /login?redirect=<escaped url>', async () => {
-    const res = await request(`${server.url}/device?user_code=ABCD-EFGH`)
-    assert.equal(res.status, 302)
-    assert.equal(res.headers.get('location'), '/login?redirect=%2Fdevice%3Fuser_code%3DABCD-EFGH')
-  })
-
-  test('user code matching ignores case and dashes; errors render with 400; CSRF required', async () => {
-    const { deviceCode, userCode } = await requestDeviceCode(server)
-    const driver = createPageDriver()
-    const login = await driver.get(`${server.url}/device`)
-    const page = await driver.submit(login, { username: 'admin', password: 'admin-password' })
-    assert.equal(page.status, 200)
-    assert.ok(driver.cookie(server.url, 'oauth_session'))
-    const verify = (form: { action: string }) => form.action.endsWith('/device/verify')
-    const noCsrf = await driver.post(`${server.url}/device/verify`, { user_code: userCode })
-    assert.equal(noCsrf.status, 403)
-    const unknown = await driver.submit(page, { user_code: 'ZZZZ-ZZZZ' }, verify)
-    assert.equal(unknown.status, 400)
-    const ok = await driver.submit(page, { user_code: userCode.replace('-', '').toLowerCase() }, verify)
-    assert.equal(ok.status, 200, ok.body)
-    const twice = await driver.submit(page, { user_code: userCode }, verify)
-    assert.equal(twice.status, 400)
-    assert.match(twice.body, /already been authorized/)
+    server.approveDevice(userCode.replace('-', '').toLowerCase())
+    assert.throws(() => server.approveDevice(userCode), /already been authorized/)
     assert.equal((await pollDeviceToken(server, deviceCode)).status, 200)
   })
 
-  test('the session cookie is bound to the User-Agent', async () => {
-    const driver = createPageDriver({ userAgent: 'ua-one' })
-    const login = await driver.get(`${server.url}/device`)
-    await driver.submit(login, { username: 'admin', password: 'admin-password' })
-    const cookie = `oauth_session=${driver.cookie(server.url, 'oauth_session')}`
-    const sameUa = await request(`${server.url}/device`, { headers: { Cookie: cookie, 'User-Agent': 'ua-one' } })
-    assert.equal(sameUa.status, 200)
-    const otherUa = await request(`${server.url}/device`, { headers: { Cookie: cookie, 'User-Agent': 'ua-two' } })
-    assert.equal(otherUa.status, 302)
+  test('an unknown user leaves the code pending', async () => {
+    const { deviceCode, userCode } = await requestDeviceCode(server)
+    assert.throws(() => server.approveDevice(userCode, 'mallory'), /no user mallory/)
+    assert.equal((await pollDeviceToken(server, deviceCode)).json.error, 'authorization_pending')
   })
 
   test('approveDevice refuses unknown and expired codes', async () => {

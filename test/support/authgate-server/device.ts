@@ -1,10 +1,11 @@
 import { randomBytes, randomInt } from 'node:crypto'
-import { isFormRequest, jsonReply, oauthError, sendHtml, type Ctx, type Reply } from './http.ts'
-import { devicePage, deviceSuccessPage, errorPage } from './pages.ts'
-import { isCsrfValid, requireLogin } from './session.ts'
-import { recordConsent, type DeviceCodeRow, type ServerState, type UserRow } from './state.ts'
+import { isFormRequest, jsonReply, oauthError, type Ctx, type Reply } from './http.ts'
+import type { DeviceCodeRow, ServerState, UserRow } from './state.ts'
 
-/** Device authorization (§1.1) and its browser side (§1.4). */
+/**
+ * Device authorization (§1.1). The browser side (§1.4: /device, /login, POST /device/verify) is AuthGate's own UI and
+ * not part of the double: tests approve a code with `approveDevice`, which applies the same checks.
+ */
 
 const USER_CODE_ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789'
 
@@ -72,7 +73,7 @@ export function handleDeviceCode(ctx: Ctx): Reply {
   })
 }
 
-/** Approval shared by the page and the backdoor; returns the error the page would show, or undefined. */
+/** POST /device/verify's checks for a signed-in user; returns the error the page would show, or undefined. */
 export function approveDeviceCode(state: ServerState, userCode: string, user: UserRow): string | undefined {
   const normalized = normalizeUserCode(userCode)
   const row = [...state.deviceCodes.values()].find((r) => r.userCode === normalized)
@@ -82,31 +83,5 @@ export function approveDeviceCode(state: ServerState, userCode: string, user: Us
   const client = state.clients.get(row.clientId)
   if (client === undefined || !client.active) return 'Client is inactive'
   row.approvedUserId = user.id
-  // A device approval also counts as consent for CONSENT_REMEMBER at /oauth/authorize (§1.3).
-  recordConsent(state, user.id, row.clientId, row.scope)
   return undefined
-}
-
-export function handleDevicePage(ctx: Ctx): void {
-  const login = requireLogin(ctx)
-  if (login === undefined) return
-  const userCode = ctx.url.searchParams.get('user_code') ?? ''
-  sendHtml(ctx.res, 200, devicePage({ csrfToken: login.session.csrfToken, userCode }))
-}
-
-export function handleDeviceVerify(ctx: Ctx): void {
-  const login = requireLogin(ctx)
-  if (login === undefined) return
-  if (!isCsrfValid(ctx, login.session)) {
-    sendHtml(ctx.res, 403, errorPage('CSRF token validation failed'))
-    return
-  }
-  const userCode = ctx.form.get('user_code') ?? ''
-  const error = approveDeviceCode(ctx.state, userCode, login.user)
-  if (error !== undefined) {
-    sendHtml(ctx.res, 400, devicePage({ csrfToken: login.session.csrfToken, userCode, error }))
-    return
-  }
-  const row = [...ctx.state.deviceCodes.values()].find((r) => r.userCode === normalizeUserCode(userCode))
-  sendHtml(ctx.res, 200, deviceSuccessPage({ clientId: row?.clientId ?? '' }))
 }

@@ -129,15 +129,6 @@ export function clientIp(req: IncomingMessage): string {
   return (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '')
 }
 
-export function parseCookies(req: IncomingMessage): Map<string, string> {
-  const cookies = new Map<string, string>()
-  for (const part of (req.headers.cookie ?? '').split(';')) {
-    const eq = part.indexOf('=')
-    if (eq > 0) cookies.set(part.slice(0, eq).trim(), decodeURIComponent(part.slice(eq + 1).trim()))
-  }
-  return cookies
-}
-
 /** Go's url.QueryEscape, so redirect URLs are byte-identical to the real server's url.Values.Encode(). */
 export function goQueryEscape(value: string): string {
   return encodeURIComponent(value)

@@ -1,11 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { handleAuthorizeDecision, handleAuthorizePage } from './authorize.ts'
-import { handleDeviceCode, handleDevicePage, handleDeviceVerify } from './device.ts'
+import { handleAuthorize } from './authorize.ts'
+import { handleDeviceCode } from './device.ts'
 import { handleDiscovery, handleHealth, handleJwks } from './discovery.ts'
 import { clientIp, oauthError, parseForm, readBody, sendNotFound, sendReply, type Ctx, type Reply } from './http.ts'
 import { RATE_LIMIT_BODY, takeRateLimit } from './rate-limit.ts'
-import { handleLogin, handleLoginPage } from './session.ts'
 import type { RateLimiters, ServerState } from './state.ts'
 import { handleToken } from './token-endpoint.ts'
 import { handleIntrospect, handleRevoke, handleTokenInfo, handleUserInfo } from './token-info.ts'
@@ -39,8 +38,7 @@ const ROUTES: Record<string, Route> = {
       state.stats.tokenRequests += 1
     },
   },
-  'GET /oauth/authorize': { handler: handleAuthorizePage },
-  'POST /oauth/authorize': { handler: handleAuthorizeDecision },
+  'GET /oauth/authorize': { handler: handleAuthorize },
   'GET /oauth/tokeninfo': { handler: handleTokenInfo },
   'POST /oauth/introspect': { handler: handleIntrospect, limiter: 'introspect' },
   'POST /oauth/revoke': { handler: handleRevoke },
@@ -48,10 +46,6 @@ const ROUTES: Record<string, Route> = {
   'POST /oauth/userinfo': { handler: handleUserInfo },
   // Dynamic client registration is off by default (§1.11).
   'POST /oauth/register': { handler: () => oauthError(403, 'registration_not_supported') },
-  'GET /login': { handler: handleLoginPage },
-  'POST /login': { handler: handleLogin, limiter: 'login' },
-  'GET /device': { handler: handleDevicePage },
-  'POST /device/verify': { handler: handleDeviceVerify, limiter: 'deviceVerify' },
 }
 
 async function dispatch(state: ServerState, req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -19,7 +19,6 @@ export interface ClientRow {
 export interface UserRow {
   id: string
   username: string
-  password: string
   name: string
   email: string
   updatedAtMs: number
@@ -66,14 +65,6 @@ export interface AuthCodeRow {
   usedAtMs?: number
 }
 
-export interface SessionRow {
-  id: string
-  userId: string
-  /** SESSION_FINGERPRINT: the cookie only works with the User-Agent it was issued to (§1.4). */
-  userAgent: string
-  csrfToken: string
-}
-
 export interface ServerConfig {
   baseUrl: string
   rotation: boolean
@@ -83,7 +74,6 @@ export interface ServerConfig {
   deviceCodeTtlSeconds: number
   pollingIntervalSeconds: number
   authCodeTtlSeconds: number
-  consentRemember: boolean
   pkceRequired: boolean
   enableRefreshTokens: boolean
   jwtSecret: Buffer
@@ -93,8 +83,6 @@ export interface RateLimiters {
   token?: RateLimiter
   deviceCode?: RateLimiter
   introspect?: RateLimiter
-  deviceVerify?: RateLimiter
-  login?: RateLimiter
 }
 
 export interface ServerState {
@@ -106,9 +94,8 @@ export interface ServerState {
   tokens: Map<string, TokenRow>
   deviceCodes: Map<string, DeviceCodeRow>
   authCodes: Map<string, AuthCodeRow>
-  /** `${userId} ${clientId}` → granted scopes. */
-  consents: Map<string, Set<string>>
-  sessions: Map<string, SessionRow>
+  /** The user the browser is signed in as, having consented to every client (`signedInAs`); none: no session. */
+  browserUserId: string | undefined
   stats: AuthGateStats
   limiters: RateLimiters
   quirks: ServerQuirks
@@ -134,21 +121,18 @@ export function isScopeSubset(requested: string[], allowed: string[]): boolean {
   return requested.every((s) => allowed.includes(s))
 }
 
-export function findUserByName(state: ServerState, username: string): UserRow | undefined {
+/** The user called `username`; without a name, the first user (the seeded admin by default). */
+export function findUserByName(state: ServerState, username: string | undefined): UserRow | undefined {
+  if (username === undefined) return state.users.values().next().value
   for (const user of state.users.values()) if (user.username === username) return user
   return undefined
 }
 
-export function recordConsent(state: ServerState, userId: string, clientId: string, scope: string): void {
-  const key = `${userId} ${clientId}`
-  const granted = state.consents.get(key) ?? new Set<string>()
-  for (const s of splitScopes(scope)) granted.add(s)
-  state.consents.set(key, granted)
-}
-
-export function hasConsent(state: ServerState, userId: string, clientId: string, scope: string): boolean {
-  const granted = state.consents.get(`${userId} ${clientId}`)
-  return granted !== undefined && splitScopes(scope).every((s) => granted.has(s))
+function browserUserOf(state: ServerState, signedInAs: string | null | undefined): string | undefined {
+  if (signedInAs === null) return undefined
+  const user = findUserByName(state, signedInAs)
+  if (user === undefined) throw new TypeError(`authgate test server: signedInAs names no user: ${signedInAs}`)
+  return user.id
 }
 
 function toClientRow(c: TestClient): ClientRow {
@@ -170,7 +154,7 @@ function toClientRow(c: TestClient): ClientRow {
 }
 
 function seedUsers(opts: AuthGateServerOptions, nowMs: number): Map<string, UserRow> {
-  const list = opts.users ?? [{ username: 'admin', password: 'admin-password' }]
+  const list = opts.users ?? [{ username: 'admin' }]
   const users = new Map<string, UserRow>()
   for (const u of list) {
     // The seeded admin's profile (§6); other users get a predictable one.
@@ -178,7 +162,6 @@ function seedUsers(opts: AuthGateServerOptions, nowMs: number): Map<string, User
     const row: UserRow = {
       id: randomUUID(),
       username: u.username,
-      password: u.password,
       name: isAdmin ? 'Administrator' : u.username,
       email: `${u.username}@localhost`,
       updatedAtMs: nowMs,
@@ -198,7 +181,6 @@ function buildConfig(opts: AuthGateServerOptions): ServerConfig {
     deviceCodeTtlSeconds: 1800,
     pollingIntervalSeconds: 5,
     authCodeTtlSeconds: 600,
-    consentRemember: true,
     pkceRequired: false,
     enableRefreshTokens: true,
     jwtSecret: randomBytes(40),
@@ -210,8 +192,6 @@ function buildLimiters(opts: AuthGateServerOptions): RateLimiters {
     token: createRateLimiter(opts.tokenRateLimitPerMinute ?? 20),
     deviceCode: createRateLimiter(opts.deviceCodeRateLimitPerMinute ?? 10),
     introspect: createRateLimiter(opts.introspectRateLimitPerMinute ?? 20),
-    deviceVerify: createRateLimiter(opts.deviceVerifyRateLimitPerMinute ?? 10),
-    login: createRateLimiter(opts.loginRateLimitPerMinute ?? 5),
   }
 }
 
@@ -236,8 +216,7 @@ export function createState(opts: AuthGateServerOptions): { state: ServerState; 
     tokens: new Map(),
     deviceCodes: new Map(),
     authCodes: new Map(),
-    consents: new Map(),
-    sessions: new Map(),
+    browserUserId: undefined,
     stats: {
       tokenRequests: 0,
       deviceAuthorizations: 0,
@@ -250,5 +229,6 @@ export function createState(opts: AuthGateServerOptions): { state: ServerState; 
     limiters: buildLimiters(opts),
     quirks: { ...opts.quirks },
   }
+  state.browserUserId = browserUserOf(state, opts.signedInAs)
   return { state, publicClientId: seeded.clientId }
 }

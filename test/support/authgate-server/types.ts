@@ -16,17 +16,20 @@ export interface AuthGateServerOptions {
   deviceCodeRateLimitPerMinute?: number
   /** INTROSPECT_RATE_LIMIT (default 20; 0 disables). Extension beyond the agreed API. */
   introspectRateLimitPerMinute?: number
-  /** DEVICE_VERIFY_RATE_LIMIT on POST /device/verify (default 10; 0 disables). Extension. */
-  deviceVerifyRateLimitPerMinute?: number
-  /** Rate limit on POST /login (default 5; 0 disables). Extension. */
-  loginRateLimitPerMinute?: number
   /**
    * Extra clients. The seeded public "AuthGate CLI" client is always present (the real server seeds it into
    * every empty DB, §6), so `publicClientId` stays meaningful whatever is passed here.
    */
   clients?: TestClient[]
-  /** Users that can log in (default: the seeded `admin` with password `admin-password`). Replaces the default. */
-  users?: { username: string; password: string }[]
+  /** Users (default: the seeded `admin`). Replaces the default. */
+  users?: { username: string }[]
+  /**
+   * The user the browser is signed in as, having already consented to every client: AuthGate with a session cookie
+   * and CONSENT_REMEMBER (§1.3), so GET /oauth/authorize validates and redirects with a code at once. Default: the
+   * first user. `null`: no session, so GET /oauth/authorize answers `302 /login?redirect=…`. The login, consent and
+   * device pages themselves are AuthGate's UI and not part of the double (oidc-provider's pages are driven instead).
+   */
+  signedInAs?: string | null
   /** Listen host (default 127.0.0.1); the port is always 0. */
   host?: string
   /**
@@ -51,7 +54,7 @@ export interface RawAnswer {
  * proxies, to reproduce what authgate must survive. Mutable at any time through `AuthGateTestServer.quirks`.
  */
 export interface ServerQuirks {
-  /** GET/POST /oauth/authorize with `openid` in the scope and no `nonce` → redirect with invalid_request, "nonce required". */
+  /** GET /oauth/authorize with `openid` in the scope and no `nonce` → redirect with invalid_request, "nonce required". */
   requireNonce?: boolean
   /** Every refresh grant the server rejects with `invalid_grant` gets this instead (e.g. 400 with an empty body). */
   refreshRejection?: RawAnswer
@@ -102,10 +105,11 @@ export interface AuthGateTestServer {
   /** The seeded public CLI client: redirect http://localhost:8888/callback, scopes 'email profile'. */
   publicClientId: string
   stats: AuthGateStats
-  /** Backdoor: approve a pending device code as `username` (default: the first user) without HTML. */
+  /**
+   * What a signed-in person does on /device (§1.4): approve a pending device code as `username` (default: the first
+   * user), with POST /device/verify's checks; throws with the page's error.
+   */
   approveDevice(userCode: string, username?: string): void
-  /** Approve through the real pages over HTTP: /device → /login → /device → POST /device/verify. */
-  driveDeviceApproval(userCode: string, username?: string, password?: string): Promise<void>
   /** DB state of an access or refresh token: row exists, active, not expired. */
   isTokenActive(token: string): boolean
   /** The switches of `ServerQuirks`, live: a test may set or clear them between requests. */
