@@ -5,7 +5,6 @@ import { StoreError } from '../errors.ts'
 import { readStoreFile, updateStoreFile } from './atomic-file.ts'
 import {
   encodeStore,
-  isJsonObject,
   type JsonObject,
   listSessions,
   parseStore,
@@ -14,6 +13,7 @@ import {
   removeSession,
 } from './file-codec.ts'
 import type { FileStoreOptions } from './file-store.ts'
+import { isJsonObject } from './json-fields.ts'
 import type { KeyringClient } from './keyring-client.ts'
 import { commitBuilt, reserveStoreFile } from './reserved-file.ts'
 import type { PreparedSave, StoredSession, TokenSet, TokenStore } from './types.ts'

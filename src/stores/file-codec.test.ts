@@ -7,7 +7,6 @@ import {
   type JsonObject,
   listPointers,
   listSessions,
-  parseRfc3339,
   parseStore,
   putPointer,
   putSession,
@@ -16,6 +15,7 @@ import {
   removePointer,
   removeSession,
 } from './file-codec.ts'
+import { parseRfc3339 } from './json-fields.ts'
 import type { TokenSet } from './types.ts'
 
 const SRC = '/home/u/.config/authgate/tokens.json'

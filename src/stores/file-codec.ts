@@ -2,9 +2,7 @@
  * The file store's JSON document, as pure functions of text and objects (no fs). Format, see FORMAT.md:
  *
  *   { "version": 1,
- *     "sessions": { "<client id>@<server url>": { "server_url", "client_id", "access_token", "token_type",
- *                   "refresh_token", "expires_at" (RFC 3339), "obtained_at" (RFC 3339), "scope", "id_token",
- *                   "issuer", "flow", …unknown fields kept } },
+ *     "sessions": { "<client id>@<server url>": { an entry: token-entry.ts }
  *                   or a pointer { "store": "keyring" | "encrypted", "server_url", "client_id" } written by `auto` },
  *     …unknown top-level fields kept }
  *
@@ -14,44 +12,22 @@
  * Every problem throws a StoreError naming `source` (the file's absolute path). Messages never quote the file's
  * content: JSON.parse's message does (a token, say), so it is not passed on.
  */
-import { type SessionKey, sessionKey } from '../session-key.ts'
+import type { SessionKey } from '../session-key.ts'
 import { StoreError } from '../errors.ts'
+import { isJsonObject, type JsonObject } from './json-fields.ts'
+import { corrupt, decodeEntry, encodeEntry, entryKey } from './token-entry.ts'
 import type { TokenSet } from './types.ts'
 
-export type JsonObject = Record<string, unknown>
+export type { JsonObject } from './json-fields.ts'
 
 const FORMAT_VERSION = 1
 
-const ENTRY_FIELDS = [
-  'server_url',
-  'client_id',
-  'access_token',
-  'token_type',
-  'refresh_token',
-  'expires_at',
-  'obtained_at',
-  'scope',
-  'id_token',
-  'issuer',
-  'flow',
-] as const
 /** Backends a pointer entry can name: `auto` remembers where each session went at login (FORMAT.md, "Pointers"). */
 export type PointerStore = 'keyring' | 'encrypted'
 const POINTER_STORES: readonly string[] = ['keyring', 'encrypted']
 
 /** Where a session is, as this document knows it: its tokens, or a pointer to another backend. */
 export type Placement = { readonly store: 'file'; readonly tokens: TokenSet } | { readonly store: PointerStore }
-
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/
-const HINT = 'fix the file or move it aside, then run `authgate login`; authgate leaves it untouched'
-
-function corrupt(source: string, problem: string): StoreError {
-  return new StoreError(`the token store ${source} cannot be used: ${problem}`, { hint: HINT })
-}
-
-export function isJsonObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
 
 /** An empty (0-byte) file is refused like any other: a truncated write is exactly what corruption looks like. */
 export function parseStore(text: string, source: string): JsonObject {
@@ -191,90 +167,4 @@ function sessionEntries(
       if (!isJsonObject(entry)) throw corrupt(source, `${where} is not an object`)
       return { key: entryKey(account, entry, where, source), entry, where }
     })
-}
-
-/** The entry's own fields win; else the name, split at its last '@' (a normalised server URL never has one). */
-export function entryKey(account: string, entry: JsonObject, where: string, source: string): SessionKey {
-  if (typeof entry.server_url === 'string' && typeof entry.client_id === 'string') {
-    return sessionKey(entry.server_url, entry.client_id)
-  }
-  const at = account.lastIndexOf('@')
-  if (at < 0) throw corrupt(source, `${where} has no server_url and its name is not <client id>@<server url>`)
-  return sessionKey(account.slice(at + 1), account.slice(0, at))
-}
-
-/** A reader of an entry's optional strings: absent, null and '' (Go's "unset") are undefined; another type throws. */
-export function stringFields(entry: JsonObject, wrongType: (field: string) => Error) {
-  return (field: string): string | undefined => {
-    const value = entry[field]
-    if (value === undefined || value === null || value === '') return undefined
-    if (typeof value !== 'string') throw wrongType(field)
-    return value
-  }
-}
-
-export function decodeEntry(entry: unknown, where: string, source: string): TokenSet {
-  if (!isJsonObject(entry)) throw corrupt(source, `${where} is not an object`)
-  const text = stringFields(entry, (field) => corrupt(source, `${where}.${field} is not a string`))
-  const accessToken = text('access_token')
-  if (accessToken === undefined) throw corrupt(source, `${where}.access_token is missing`)
-  return dropUndefined<TokenSet>({
-    accessToken,
-    tokenType: text('token_type') ?? 'Bearer',
-    refreshToken: text('refresh_token'),
-    expiresAtMs: decodeTime(text('expires_at'), `${where}.expires_at`, source),
-    obtainedAtMs: decodeTime(text('obtained_at'), `${where}.obtained_at`, source),
-    scope: text('scope'),
-    idToken: text('id_token'),
-    issuer: text('issuer'),
-    flow: text('flow'),
-  })
-}
-
-function decodeTime(value: string | undefined, where: string, source: string): number | undefined {
-  if (value === undefined) return undefined
-  const ms = parseRfc3339(value)
-  if (ms === undefined) throw corrupt(source, `${where} is not an RFC 3339 time`)
-  return ms
-}
-
-/** RFC 3339 as Go writes it too: nanoseconds and a zone offset. Date.parse's extra formats are not accepted. */
-export function parseRfc3339(value: string): number | undefined {
-  const m = RFC3339.exec(value)
-  if (!m) return undefined
-  const [, year, month, day, hour, minute, second, fraction, , sign, offH, offM] = m
-  const offsetMinutes = sign === undefined ? 0 : (sign === '-' ? -1 : 1) * (Number(offH) * 60 + Number(offM))
-  const ms = Math.trunc(Number(`0${fraction ?? ''}`) * 1000)
-  const date = new Date(0)
-  date.setUTCFullYear(Number(year), Number(month) - 1, Number(day))
-  date.setUTCHours(Number(hour), Number(minute), Number(second), ms)
-  if (date.getUTCMonth() !== Number(month) - 1 || date.getUTCDate() !== Number(day)) return undefined
-  return date.getTime() - offsetMinutes * 60_000
-}
-
-function formatTime(ms: number | undefined): string | undefined {
-  return ms === undefined ? undefined : new Date(ms).toISOString()
-}
-
-export function encodeEntry(key: SessionKey, tokens: TokenSet, previous: JsonObject = {}): JsonObject {
-  const known: readonly string[] = ENTRY_FIELDS
-  const unknown = Object.fromEntries(Object.entries(previous).filter(([name]) => !known.includes(name)))
-  const fields = dropUndefined({
-    server_url: key.serverUrl,
-    client_id: key.clientId,
-    access_token: tokens.accessToken,
-    token_type: tokens.tokenType,
-    refresh_token: tokens.refreshToken,
-    expires_at: formatTime(tokens.expiresAtMs),
-    obtained_at: formatTime(tokens.obtainedAtMs),
-    scope: tokens.scope,
-    id_token: tokens.idToken,
-    issuer: tokens.issuer,
-    flow: tokens.flow,
-  })
-  return { ...fields, ...unknown }
-}
-
-export function dropUndefined<T extends object>(object: T): T {
-  return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined)) as T
 }

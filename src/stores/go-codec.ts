@@ -1,7 +1,7 @@
 /**
  * The Go tools' token formats, as pure functions of text and bytes (no fs, no keyring). Read by `authgate import go`
  * only, never by a store: an entry here is keyed by client id alone and names no server, so it becomes a session
- * only when the user names the server (file-codec.ts holds authgate's own format).
+ * only when the user names the server (file-codec.ts and token-entry.ts hold authgate's own format).
  *
  * - The Go CLI (go-authgate/cli): `{ "tokens": { "<client id>": { access_token, refresh_token, token_type,
  *   expires_at, client_id, flow } } }`.
@@ -16,7 +16,7 @@
  */
 import { createDecipheriv } from 'node:crypto'
 import { StoreError } from '../errors.ts'
-import { dropUndefined, isJsonObject, parseRfc3339, stringFields, type JsonObject } from './file-codec.ts'
+import { dropUndefined, isJsonObject, parseRfc3339, stringFields, type JsonObject } from './json-fields.ts'
 import type { TokenSet } from './types.ts'
 
 /** The keyring account of the SDK's master key (credstore's `masterKeyUser`). */

@@ -1,6 +1,7 @@
 import type { SessionKey } from '../session-key.ts'
 import { StoreError } from '../errors.ts'
-import { decodeEntry, encodeEntry, entryKey, isJsonObject } from './file-codec.ts'
+import { isJsonObject } from './json-fields.ts'
+import { decodeEntry, encodeEntry, entryKey } from './token-entry.ts'
 import type { KeyringClient } from './keyring-client.ts'
 import type { PreparedSave, StoredSession, TokenSet, TokenStore } from './types.ts'
 

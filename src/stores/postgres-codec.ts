@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { basename, resolve } from 'node:path'
 import type { SessionKey } from '../session-key.ts'
 import { StoreError, UsageError } from '../errors.ts'
-import { decodeEntry, encodeEntry } from './file-codec.ts'
+import { decodeEntry, encodeEntry } from './token-entry.ts'
 import type { TokenSet } from './types.ts'
 
 /** The layout of `sealed`: version byte, 96-bit IV, 128-bit tag, ciphertext. */
