@@ -46,25 +46,62 @@ const splitMain = {
   },
 }
 /**
- * pg (node-postgres) is loaded only by the postgres store: the CLI bundles reach it as ./pg.cjs, a bundle of its own,
- * so no other store pays to parse it. On Node 20 (no `navigator`) pg's start-up probe for Cloudflare Workers
- * constructs a fetch `Response`, which loads undici: tens of ms of every `authgate token`. The Node stream functions
- * are all the CLI runs on, so the bundle gets them alone. The library keeps the pg package as it is.
+ * pg (node-postgres) is loaded only by the postgres store: the CLI bundles reach it as dist/pg.cjs, a bundle of its own
+ * loaded through bin/load-compiled.js with its V8 code cache (scripts/pg-code-cache.cjs), so no other store pays to
+ * parse it and this one does not compile it. Once per process: the fast lane and the full program share it.
+ * The library keeps the pg package as it is.
  */
 const pgBundle = {
   name: 'pg-bundle',
   setup(b) {
-    b.onResolve({ filter: /^pg$/ }, () => ({ path: './pg.cjs', external: true }))
+    b.onResolve({ filter: /^pg$/ }, () => ({ path: 'pg', namespace: 'authgate-pg' }))
+    b.onResolve({ filter: /^\.\.\/bin\/load-compiled\.js$/ }, (args) => ({ path: args.path, external: true }))
+    b.onLoad({ filter: /.*/, namespace: 'authgate-pg' }, () => ({
+      contents: `const k = Symbol.for('authgate.pg')
+module.exports = globalThis[k] ??= require('../bin/load-compiled.js').loadCompiled(require('node:path').join(__dirname, 'pg.cjs'))`,
+      loader: 'js',
+    }))
   },
 }
-const pgNodeStreams = {
-  name: 'pg-node-streams',
+/** Replaces each `from` in a pg source file, and fails the build when one is missing (another pg version). */
+function patched(path, replacements) {
+  let text = readFileSync(path, 'utf8')
+  for (const [from, to] of replacements) {
+    if (!text.includes(from)) throw new Error(`pg-lean: ${path} no longer holds ${JSON.stringify(from)}`)
+    text = text.split(from).join(to)
+  }
+  return { contents: text, loader: 'js' }
+}
+/**
+ * What pg does at load that a CLI start-up must not pay for. On Node 20 (no `navigator`) its start-up probe for
+ * Cloudflare Workers constructs a fetch `Response`, which loads undici: tens of ms; the Node stream functions are all
+ * the CLI runs on. Its crypto helpers fetch WebCrypto at load (~2.5 ms) though only password (SCRAM, md5) sign-ins
+ * use it, and connection-parameters loads `dns` (~1 ms) for pg-native alone: both become lookups on first use.
+ */
+const pgLean = {
+  name: 'pg-lean',
   setup(b) {
     b.onLoad({ filter: /[\\/]pg[\\/]lib[\\/]stream\.js$/ }, () => ({
       contents:
         "module.exports = { getStream: () => new (require('net').Socket)(), getSecureStream: (o) => require('tls').connect(o) }",
       loader: 'js',
     }))
+    b.onLoad({ filter: /[\\/]pg[\\/]lib[\\/]crypto[\\/]utils\.js$/ }, (args) =>
+      patched(args.path, [
+        [
+          'const webCrypto = nodeCrypto.webcrypto || globalThis.crypto',
+          'const webCrypto = () => nodeCrypto.webcrypto || globalThis.crypto',
+        ],
+        ['const subtleCrypto = webCrypto.subtle', 'const subtleCrypto = () => webCrypto().subtle'],
+        ['webCrypto.', 'webCrypto().'],
+        ['subtleCrypto.', 'subtleCrypto().'],
+      ]),
+    )
+    b.onLoad({ filter: /[\\/]pg[\\/]lib[\\/]connection-parameters\.js$/ }, (args) =>
+      patched(args.path, [
+        ["const dns = require('dns')", "const dns = { lookup: (...a) => require('dns').lookup(...a) }"],
+      ]),
+    )
   },
 }
 /** Only env-paths' own imports are redirected (see scripts/shims/node-builtins.mjs); our code imports names. */
@@ -92,7 +129,7 @@ await build({
   entryPoints: ['pg'],
   outfile: 'dist/pg.cjs',
   external: ['pg-native', 'pg-cloudflare'],
-  plugins: [pgNodeStreams],
+  plugins: [pgLean],
   minify: true,
 })
 await build({
@@ -112,3 +149,8 @@ const cache = spawnSync(process.execPath, [new URL('./code-cache.cjs', import.me
 })
 if (cache.status !== 0)
   console.warn('warning: no code cache for dist/cli.cjs; authgate still works, a little slower to start')
+const pgCache = spawnSync(process.execPath, [new URL('./pg-code-cache.cjs', import.meta.url).pathname], {
+  stdio: ['ignore', 'ignore', 'inherit'],
+})
+if (pgCache.status !== 0)
+  console.warn('warning: no code cache for dist/pg.cjs; the postgres store still works, a little slower to start')

@@ -1,10 +1,17 @@
-import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { basename, resolve } from 'node:path'
 import type { SessionKey } from '../session-key.ts'
 import { StoreError, UsageError } from '../errors.ts'
 import { decodeEntry, encodeEntry } from './token-entry.ts'
 import type { TokenSet } from './types.ts'
+
+/**
+ * node:crypto on first use: it loads the stream modules (about 3 ms), which `authgate token` pays while PostgreSQL
+ * starts the connection's backend (PostgresStore.read), not before it connects.
+ */
+const requireBuiltin = createRequire(import.meta.url)
+const crypto = () => requireBuiltin('node:crypto') as typeof import('node:crypto')
 
 /** The layout of `sealed`: version byte, 96-bit IV, 128-bit tag, ciphertext. */
 const SEAL_VERSION = 1
@@ -51,8 +58,8 @@ function additionalData(key: SessionKey): Buffer {
 
 /** AES-256-GCM with a fresh random 96-bit IV per write (NIST SP 800-38D §8.2.2). */
 export function sealTokens(key: SessionKey, tokens: TokenSet, storeKey: Buffer): Buffer {
-  const iv = randomBytes(IV_BYTES)
-  const cipher = createCipheriv(CIPHER, storeKey, iv).setAAD(additionalData(key))
+  const iv = crypto().randomBytes(IV_BYTES)
+  const cipher = crypto().createCipheriv(CIPHER, storeKey, iv).setAAD(additionalData(key))
   const plaintext = JSON.stringify(encodeEntry(key, tokens))
   const data = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()])
   return Buffer.concat([Buffer.of(SEAL_VERSION), iv, cipher.getAuthTag(), data])
@@ -69,7 +76,7 @@ export function openTokens(key: SessionKey, sealed: Buffer, storeKey: Buffer, so
   const tag = sealed.subarray(1 + IV_BYTES, 1 + IV_BYTES + TAG_BYTES)
   let plaintext: string
   try {
-    const decipher = createDecipheriv(CIPHER, storeKey, iv).setAAD(additionalData(key)).setAuthTag(tag)
+    const decipher = crypto().createDecipheriv(CIPHER, storeKey, iv).setAAD(additionalData(key)).setAuthTag(tag)
     plaintext = Buffer.concat([decipher.update(sealed.subarray(1 + IV_BYTES + TAG_BYTES)), decipher.final()]).toString()
   } catch {
     throw new StoreError(`cannot decrypt: wrong AUTHGATE_STORE_KEY? (the row for ${key.account} in ${source})`, {
@@ -85,7 +92,7 @@ export function openTokens(key: SessionKey, sealed: Buffer, storeKey: Buffer, so
  */
 export function refreshDigest(refreshToken: string | undefined, storeKey: Buffer): string | null {
   if (refreshToken === undefined) return null
-  return createHmac('sha256', storeKey).update(`refresh\n${refreshToken}`).digest('hex')
+  return crypto().createHmac('sha256', storeKey).update(`refresh\n${refreshToken}`).digest('hex')
 }
 
 /** pg_advisory_lock takes one bigint: the first 64 bits of the session hash, as a decimal string for the driver. */
@@ -100,6 +107,6 @@ export function advisoryLockId(key: SessionKey): string {
 export function advisoryLockIdFor(key: SessionKey, lockPath: string): string {
   const name = basename(lockPath)
   if (name === `${key.hash}.lock`) return advisoryLockId(key)
-  const digest = createHash('sha256').update(name).digest('hex')
+  const digest = crypto().createHash('sha256').update(name).digest('hex')
   return BigInt.asIntN(64, BigInt(`0x${digest.slice(0, 16)}`)).toString()
 }

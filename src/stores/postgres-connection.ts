@@ -32,8 +32,12 @@ export class PgConnection {
     this.#timeoutMs = timeoutMs
   }
 
-  /** @throws TemporaryError naming the host (never the password) when the server cannot be reached or refuses. */
-  static async open(o: ConnectionOptions): Promise<PgConnection> {
+  /**
+   * `meanwhile` runs once the start-up message is on its way, while the server starts a backend for it: work the
+   * first statement needs that would otherwise delay the handshake. Whatever it throws is left for that work to throw.
+   * @throws TemporaryError naming the host (never the password) when the server cannot be reached or refuses.
+   */
+  static async open(o: ConnectionOptions, meanwhile?: () => void): Promise<PgConnection> {
     const pg = await import('pg')
     const Pg = (pg.default ?? pg) as typeof import('pg')
     const where = describeTarget(o)
@@ -44,8 +48,17 @@ export class PgConnection {
     })
     // An idle connection that the server drops must not crash the process: the next statement reports it.
     client.on('error', () => {})
+    const connecting = client.connect()
+    // After the driver's own listener, which writes the start-up message (or the TLS request).
+    client.connection.once('connect', () => {
+      try {
+        meanwhile?.()
+      } catch {
+        // the caller does the same work again and reports it there
+      }
+    })
     try {
-      await client.connect()
+      await connecting
     } catch (err) {
       throw classify(err, where, 'connect to')
     }

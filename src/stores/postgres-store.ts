@@ -83,7 +83,8 @@ export class PostgresStore implements TokenStore {
   }
 
   async read(key: SessionKey): Promise<TokenSet | undefined> {
-    const connection = await this.#connect()
+    // The session hash (node:crypto's first use) is computed while the server starts the connection's backend.
+    const connection = await this.#connect(() => void key.hash)
     const rows = await this.#orMissing(() => connection.query<{ version: number; sealed: Buffer }>(READ, [key.hash]))
     if (rows === undefined) return undefined
     const row = rows.rows[0]!
@@ -235,14 +236,14 @@ export class PostgresStore implements TokenStore {
    * restart). Safe because every write and delete is fenced: a new connection holds no lock, so it cannot save what a
    * dead lock holder computed.
    */
-  async #connect(): Promise<PgConnection> {
+  async #connect(meanwhile?: () => void): Promise<PgConnection> {
     const current = this.#connection
     if (current !== undefined) {
       const connection = await current.catch(() => undefined)
       if (connection?.alive) return connection
-      if (this.#connection !== current) return this.#connect()
+      if (this.#connection !== current) return this.#connect(meanwhile)
     }
-    this.#connection = PgConnection.open(this.#o)
+    this.#connection = PgConnection.open(this.#o, meanwhile)
     return this.#connection
   }
 
