@@ -75,8 +75,9 @@ function patched(path, replacements) {
 /**
  * What pg does at load that a CLI start-up must not pay for. On Node 20 (no `navigator`) its start-up probe for
  * Cloudflare Workers constructs a fetch `Response`, which loads undici: tens of ms; the Node stream functions are all
- * the CLI runs on. Its crypto helpers fetch WebCrypto at load (~2.5 ms) though only password (SCRAM, md5) sign-ins
- * use it, and connection-parameters loads `dns` (~1 ms) for pg-native alone: both become lookups on first use.
+ * the CLI runs on. Its crypto helpers load node:crypto and fetch WebCrypto at load (~5 ms) though only password
+ * (SCRAM, md5) sign-ins use them (the store loads node:crypto itself while the server starts the backend), and
+ * connection-parameters loads `dns` (~1 ms) for pg-native alone: all become lookups on first use.
  */
 const pgLean = {
   name: 'pg-lean',
@@ -88,6 +89,10 @@ const pgLean = {
     }))
     b.onLoad({ filter: /[\\/]pg[\\/]lib[\\/]crypto[\\/]utils\.js$/ }, (args) =>
       patched(args.path, [
+        [
+          "const nodeCrypto = require('crypto')",
+          "const nodeCrypto = { get webcrypto() { return require('crypto').webcrypto }, createHash: (...a) => require('crypto').createHash(...a) }",
+        ],
         [
           'const webCrypto = nodeCrypto.webcrypto || globalThis.crypto',
           'const webCrypto = () => nodeCrypto.webcrypto || globalThis.crypto',

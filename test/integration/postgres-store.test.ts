@@ -241,7 +241,8 @@ describe('postgres store: bad input', () => {
     const probe = join(s.home.dir, 'probe.cjs')
     writeFileSync(
       probe,
-      "process.on('exit', () => process.stderr.write(Object.keys(require.cache).some((p) => /[\\\\/](node_modules[\\\\/]pg[\\\\/]|dist[\\\\/]pg\\.cjs$)/.test(p)) ? 'PG LOADED\\n' : 'pg not loaded\\n'))\n",
+      // The CLI bundles load dist/pg.cjs from its code cache, outside require.cache, and keep it under this symbol.
+      "process.on('exit', () => process.stderr.write(globalThis[Symbol.for('authgate.pg')] || Object.keys(require.cache).some((p) => /[\\\\/](node_modules[\\\\/]pg[\\\\/]|dist[\\\\/]pg\\.cjs$)/.test(p)) ? 'PG LOADED\\n' : 'pg not loaded\\n'))\n",
     )
     const fileArgs = ['token', '--server-url', s.server.url, '--client-id', s.server.publicClientId, ...s.home.flags]
     const r = await runCli(fileArgs, { home: s.home, nodeArgs: ['--require', probe] })
