@@ -8,7 +8,7 @@ import { sessionKey } from '../../src/session-key.ts'
 import { startAuthGateServer, type AuthGateTestServer } from '../support/authgate-server/index.ts'
 import { createCliHome, runCli, spawnCli, type CliHome } from '../support/cli.ts'
 import { seedExpiredSession } from '../support/fleet.ts'
-import { readSession, usePostgres, TEST_STORE_KEY, type PgServer } from '../support/postgres.ts'
+import { readSession, seedSession, usePostgres, TEST_STORE_KEY, type PgServer } from '../support/postgres.ts'
 
 /** `--token-store postgres` for every command and the library, and its answers to bad input, on a real PostgreSQL. */
 
@@ -233,6 +233,31 @@ describe('postgres store: bad input', () => {
     const r = await run(s, ['token'], { AUTHGATE_DATABASE_URL: undefined, PGHOST: '127.0.0.1', PGPORT: '1' })
     assert.equal(r.code, 5, r.stderr)
     assert.doesNotMatch(r.stderr, /steal/, 'the .env database URL was used')
+  })
+
+  test('a fresh `token`: one statement, and pg loads lean (no WebCrypto, no dns: only password sign-ins need them)', async (t) => {
+    const s = await setup(t)
+    if (!s) return
+    const key = sessionKey(s.server.url, s.server.publicClientId)
+    const now = Date.now()
+    const tokens = { accessToken: 'fresh-access', tokenType: 'Bearer', refreshToken: 'r1', obtainedAtMs: now }
+    await seedSession(s.pg, s.database, key, { ...tokens, expiresAtMs: now + 3_600_000 })
+    const probe = join(s.home.dir, 'probe.cjs')
+    writeFileSync(
+      probe,
+      "process.on('exit', () => process.stderr.write('loaded: ' + process.moduleLoadList.filter((m) => /webcrypto|^NativeModule (dns|internal\\/deps\\/undici\\/undici)$/.test(m)).join(',') + '\\n'))\n",
+    )
+    const logBefore = s.pg.log().length
+    const r = await runCli(['token', ...s.args], { home: s.home, env: s.env, nodeArgs: ['--require', probe] })
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.stdout.trim(), 'fresh-access')
+    assert.match(r.stderr, /^loaded: $/m)
+    const statements = s.pg
+      .log()
+      .slice(logBefore)
+      .split('\n')
+      .filter((line) => /LOG: {2}(statement|execute [^:]*):/.test(line))
+    assert.equal(statements.length, 1, statements.join('\n'))
   })
 
   test('the other stores never load pg: `token` with the file store', async (t) => {
