@@ -20,8 +20,9 @@ const cjs = {
   // import() of ./main.cjs must become require(): through the ESM loader it costs ~100 ms of CPU per process, paid by
   // every command but a fresh `token` (found by the storm benchmark).
   supported: { 'dynamic-import': false },
-  // createRequire(import.meta.url) finds the native addons next to the bundle; CommonJS has __filename instead.
-  // Computed on first use only: the `token` fast lane never needs it, and start-up is what it is measured on.
+  // import.meta.url: createRequire in src/ finds the native addons next to the bundle, and `open` finds its xdg-open
+  // script; CommonJS has __filename instead. Computed on first use only: the `token` fast lane never needs it, and
+  // start-up is what it is measured on.
   define: { ...common.define, 'import.meta.url': '__authgateModule.url' },
   banner: {
     js: "const __authgateModule = { get url() { return require('node:url').pathToFileURL(__filename).href } };",
@@ -109,23 +110,12 @@ const pgLean = {
     )
   },
 }
-/** Only env-paths' own imports are redirected (see scripts/shims/node-builtins.mjs); our code imports names. */
-const envPathsShims = {
-  name: 'env-paths-shims',
-  setup(b) {
-    b.onResolve({ filter: /^node:(os|path|process)$/ }, (args) =>
-      /[\\/]env-paths[\\/]/.test(args.importer)
-        ? { path: new URL(`./shims/${args.path.replace(':', '-')}.mjs`, import.meta.url).pathname }
-        : undefined,
-    )
-  },
-}
 // Minified: V8 compiles the whole entry bundle on every start, and fewer bytes compile faster.
 await build({
   ...cjs,
   entryPoints: ['src/cli/system.ts'],
   outfile: 'dist/cli.cjs',
-  plugins: [splitMain, envPathsShims, pgBundle],
+  plugins: [splitMain, pgBundle],
   minify: true,
 })
 await build({ ...cjs, entryPoints: ['src/cli/main.ts'], outfile: 'dist/main.cjs', plugins: [pgBundle] })

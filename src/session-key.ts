@@ -49,9 +49,8 @@ export function sessionKey(serverUrl: string, clientId: string): SessionKey {
   }
 }
 
-const requireBuiltin = createRequire(import.meta.url)
 function sha256Hex(text: string): string {
-  const { createHash } = requireBuiltin('node:crypto') as typeof import('node:crypto')
+  const { createHash } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto')
   return createHash('sha256').update(text).digest('hex')
 }
 

@@ -1,7 +1,6 @@
-import envPaths from 'env-paths'
 import { readFileSync, writeSync } from 'node:fs'
-import { constants, homedir } from 'node:os'
-import { isAbsolute, join } from 'node:path'
+import { userDirs } from '../config/user-dirs.ts'
+import { builtin } from '../lock/native-binding.ts'
 import type { ChildExit, Deps } from '../session/deps.ts'
 import { fastToken, type FastDeps } from './fast-token.ts'
 import { helperArgv } from './helper-name.ts'
@@ -14,7 +13,7 @@ let forwardSignal: ((signal: NodeJS.Signals) => void) | undefined
  * touches `process`, the clock, timers and the global fetch.
  */
 export function systemDeps(signal: AbortSignal): Deps {
-  const dirs = userDirs()
+  const dirs = systemDirs()
   return {
     clock: { now: () => Date.now() },
     sleep,
@@ -65,6 +64,7 @@ export function systemDeps(signal: AbortSignal): Deps {
  */
 async function spawnChild(command: string, args: readonly string[], env: Record<string, string>): Promise<ChildExit> {
   const { spawn } = await import('node:child_process')
+  const { constants } = await import('node:os')
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { env, stdio: 'inherit' })
     const forward = (signal: NodeJS.Signals) => void child.kill(signal)
@@ -96,19 +96,9 @@ async function pauseAfterPreflight(): Promise<void> {
   process.kill(process.pid, 'SIGSTOP')
 }
 
-/**
- * env-paths, except that a relative `XDG_CONFIG_HOME`/`XDG_CACHE_HOME` is ignored as the XDG spec asks: env-paths would
- * resolve it against the working directory, where a cloned repository could supply the profile file (or the locks).
- */
-function userDirs(): { config: string; cache: string } {
-  const dirs = envPaths('authgate', { suffix: '' })
-  if (process.platform === 'darwin' || process.platform === 'win32') return dirs
-  const valid = (name: string, dir: string, fallback: string) =>
-    process.env[name] && !isAbsolute(process.env[name]) ? join(homedir(), fallback, 'authgate') : dir
-  return {
-    config: valid('XDG_CONFIG_HOME', dirs.config, '.config'),
-    cache: valid('XDG_CACHE_HOME', dirs.cache, '.cache'),
-  }
+/** node:os is loaded only when $HOME does not say where home is: loading it is most of a millisecond of start-up. */
+function systemDirs(): { config: string; cache: string } {
+  return userDirs(process.env, process.platform, () => builtin<typeof import('node:os')>('node:os').homedir())
 }
 
 /** Just what `token`'s lean start-up uses. stdout is fd 1 written directly: process.stdout loads the stream modules. */
@@ -116,7 +106,7 @@ function fastDeps(): FastDeps {
   return {
     env: process.env,
     cwd: process.cwd(),
-    paths: userDirs(),
+    paths: systemDirs(),
     clock: { now: () => Date.now() },
     sleep,
     fetch: (input, init) => globalThis.fetch(input, init),

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { UsageError } from '../errors.ts'
 import { parseDotenv } from './dotenv.ts'
@@ -44,6 +44,9 @@ export function readProfiles(configDir: string): ProfileDocument {
 }
 
 function readOptional(path: string): string | undefined {
+  // Usually absent, on every `authgate token` in a prompt: building the ENOENT error (its stack trace) costs ten times
+  // the stat. A file removed between the two is still the ENOENT below.
+  if (!existsSync(path)) return undefined
   try {
     return readFileSync(path, 'utf8')
   } catch (err) {

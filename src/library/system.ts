@@ -1,6 +1,7 @@
-import envPaths from 'env-paths'
+import { homedir } from 'node:os'
 import { Readable } from 'node:stream'
 import { setTimeout as delay } from 'node:timers/promises'
+import { userDirs } from '../config/user-dirs.ts'
 import type { Deps } from '../session/deps.ts'
 import { openBrowser } from '../loopback/open-browser.ts'
 import type { ClientOptions } from './options.ts'
@@ -27,7 +28,7 @@ export function libraryDeps(options: ClientOptions): Deps {
       isStdinTTY: false,
     },
     browser: { open: openBrowser },
-    paths: { config: options.configDir ?? userDirs().config, cache: options.cacheDir ?? userDirs().cache },
+    paths: { config: options.configDir ?? systemDirs().config, cache: options.cacheDir ?? systemDirs().cache },
     cwd: options.cwd ?? process.cwd(),
     pid: process.pid,
     uid: process.geteuid?.(),
@@ -38,7 +39,6 @@ export function libraryDeps(options: ClientOptions): Deps {
 }
 
 /** The same directories as the CLI, so a library client and `authgate login` share their sessions. */
-function userDirs(): { config: string; cache: string } {
-  const dirs = envPaths('authgate', { suffix: '' })
-  return { config: dirs.config, cache: dirs.cache }
+function systemDirs(): { config: string; cache: string } {
+  return userDirs(process.env, process.platform, homedir)
 }

@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { arch, platform } from 'node:os'
 import { dirname, join } from 'node:path'
 
 /** The narrow part of fs-native-extensions that we use (the package ships no types). */
@@ -18,7 +17,9 @@ interface RawBinding {
 }
 type Done = (this: { resolve(): void; reject(err: unknown): void }, err: unknown) => void
 
-const requireHere = createRequire(import.meta.url)
+/** Created on first use: createRequire and import.meta.url cost about 1 ms of the hot path's start-up. */
+let required: NodeJS.Require | undefined
+const requireHere = (): NodeJS.Require => (required ??= createRequire(import.meta.url))
 let loaded: NativeLocks | undefined
 
 /**
@@ -29,25 +30,27 @@ let loaded: NativeLocks | undefined
  * pinned to an exact version, and the lock tests exercise whichever path runs.
  */
 export function nativeLocks(): NativeLocks {
-  loaded ??= loadDirect() ?? (requireHere('fs-native-extensions') as NativeLocks)
+  loaded ??= loadDirect() ?? (requireHere()('fs-native-extensions') as NativeLocks)
   return loaded
 }
 
 /** A Node built-in loaded on first use rather than at start-up. */
 export function builtin<T>(name: string): T {
-  return requireHere(name) as T
+  return requireHere()(name) as T
 }
 
 /** The path of the package's JavaScript entry: a child process that waits for a lock loads it the ordinary way. */
 export function nativeLocksModulePath(): string {
-  return requireHere.resolve('fs-native-extensions')
+  return requireHere().resolve('fs-native-extensions')
 }
 
 function loadDirect(): NativeLocks | undefined {
-  const dir = dirname(requireHere.resolve('fs-native-extensions/package.json'))
+  const dir = dirname(requireHere().resolve('fs-native-extensions/package.json'))
+  // node:os on first use too: the hot path imports this file for builtin() alone.
+  const { arch, platform } = builtin<typeof import('node:os')>('node:os')
   const file = join(dir, 'prebuilds', `${platform()}-${arch()}`, 'fs-native-extensions.node')
   if (!existsSync(file)) return undefined
-  const raw = requireHere(file) as RawBinding
+  const raw = requireHere()(file) as RawBinding
   return {
     tryLock(fd, offset, length, { shared }) {
       try {

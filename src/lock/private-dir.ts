@@ -19,13 +19,15 @@ export function checkPrivateDirectory(dir: string, owner: OwnerCheck): void {
   if (owner.platform === 'win32') return
   let stat
   try {
-    stat = statSync(dir)
+    // throwIfNoEntry: an absent directory is the common case on the hot path, and building the ENOENT error (its
+    // stack trace) costs more than the stat itself.
+    stat = statSync(dir, { throwIfNoEntry: false })
   } catch (error) {
-    // Absent (or under a file): nothing to trust or distrust yet; creating it, 0700, reports what goes wrong.
-    const code = (error as NodeJS.ErrnoException).code
-    if (code === 'ENOENT' || code === 'ENOTDIR') return
+    if ((error as NodeJS.ErrnoException).code === 'ENOTDIR') return
     throw new StoreError(`cannot check the directory ${dir}: ${(error as Error).message}`, { cause: error })
   }
+  // Absent (or under a file): nothing to trust or distrust yet; creating it, 0700, reports what goes wrong.
+  if (stat === undefined) return
   const problem = !stat.isDirectory()
     ? 'it is not a directory'
     : owner.uid !== undefined && stat.uid !== owner.uid

@@ -38,15 +38,13 @@ interface NativeModule {
 /** 30 s, as gh's keyring wrapper: long enough for a person to answer an unlock prompt, short enough to end a hang. */
 export const KEYRING_TIMEOUT_MS = 30_000
 
-const requireNative = createRequire(import.meta.url)
-
 /**
  * @napi-rs/keyring, loaded on the first call. On Linux every entry is pinned to the Secret Service: by default the
  * addon falls back to the kernel keyring without saying so, whose keys vanish between terminals and at reboot.
  */
 export function nativeKeyringApi(platform: NodeJS.Platform): KeyringApi {
   let loaded: NativeModule | undefined
-  const native = () => (loaded ??= requireNative('@napi-rs/keyring') as NativeModule)
+  const native = () => (loaded ??= createRequire(import.meta.url)('@napi-rs/keyring') as NativeModule)
   const options = platform === 'linux' ? { linux: { store: 'secret-service' } } : undefined
   const entry = (service: string, account: string) => new (native().AsyncEntry)(service, account, options)
   return {

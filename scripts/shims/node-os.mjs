@@ -1,1 +1,0 @@
-export { os as default } from './node-builtins.mjs'

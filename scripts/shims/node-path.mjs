@@ -1,1 +1,0 @@
-export { path as default } from './node-builtins.mjs'

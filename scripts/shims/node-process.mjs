@@ -1,1 +1,0 @@
-export { process as default } from './node-builtins.mjs'
