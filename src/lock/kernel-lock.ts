@@ -39,7 +39,9 @@ const CHILD_LOCK_FD = 4
 const CHILD_WAITER = `
 const self = require('node:process')
 try {
-  require(self.argv[1]).waitForLockSync(${CHILD_LOCK_FD}, 0, 0, { shared: self.argv[2] === 'shared' })
+  const locks = require(self.argv[1])
+  self.send('waiting')
+  locks.waitForLockSync(${CHILD_LOCK_FD}, 0, 0, { shared: self.argv[2] === 'shared' })
   self.send('locked', () => self.exit(0))
 } catch (error) {
   self.stderr.write(String((error && error.code) || error))
@@ -149,7 +151,8 @@ function startChildWaiter(fd: number, shared: boolean): Waiter {
     child.once('error', reject)
     // The lock belongs to the open file description, which we share: it is ours as soon as the child has it, so the
     // hand-off does not wait for the child's exit (about 4 ms of the library's hand-off).
-    child.once('message', () => resolvePromise())
+    // 'waiting' comes first, sent before the child blocks: both sides compile their IPC code then, not on the hand-off.
+    child.on('message', (message) => void (message === 'locked' && resolvePromise()))
     // 'close', not 'exit': by then stderr has been read to the end.
     child.once('close', (code, signal) =>
       code === 0 ? resolvePromise() : reject(new Error(stderr.trim() || `the lock waiter ended by ${signal ?? code}`)),
