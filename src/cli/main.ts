@@ -7,6 +7,7 @@ export { openBrowser } from '../loopback/open-browser.ts'
 import { escapeTerminal } from '../commands/terminal-text.ts'
 export { buildProtocol } from '../session/protocol-client.ts'
 import { reportError } from './exit.ts'
+import { addManualLinks } from './manual.ts'
 import { addGlobalOptions, globalFlags, VERSION } from './program.ts'
 import { Redactor } from './redact.ts'
 
@@ -40,6 +41,7 @@ export async function main(argv: readonly string[], deps: Deps): Promise<number>
     }
   }
   registerCommands(program, makeEnv)
+  addManualLinks(program)
   if (argv.length === 0) {
     program.outputHelp({ error: true })
     return 2
