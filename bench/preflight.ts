@@ -105,7 +105,7 @@ export function preflightLines(r: PreflightResult): string[] {
   const f = (v: number) => `${v.toFixed(3)} ms`
   return [
     `pre-flight on the refresh path (spent check + store lock + re-read + pre-sized, flushed temp file), ${r.runs} runs: median ${f(r.preflightMedianMs)}, p90 ${f(r.preflightP90Ms)} (target ≤ 1 ms median)`,
-    `save after a refresh: before issue 15 ${f(r.oldSaveMedianMs)} median, now (pre-flight + commit) ${f(r.newSaveMedianMs)}`,
+    `save after a refresh: without the pre-flight ${f(r.oldSaveMedianMs)} median, now (pre-flight + commit) ${f(r.newSaveMedianMs)}`,
     `hot path (fresh token), ${r.hotPathRuns} runs through the engine: ${r.hotPathPreflights} pre-flights`,
   ]
 }

@@ -138,7 +138,7 @@ export function targetsTable(r: BenchReport): string {
         kill.medianMs <= 10 ? 'met' : '**missed**',
       ])
   }
-  return table(['target (issues 2 and 11)', 'this run', ''], rows)
+  return table(['target', 'this run', ''], rows)
 }
 
 export function markdown(r: BenchReport): string {
