@@ -8,7 +8,7 @@ import { registerCommands } from '../../src/cli/commands.ts'
 import { addGlobalOptions } from '../../src/cli/program.ts'
 import { completionTree, type CompletionNode } from '../../src/commands/completion/tree.ts'
 import { ROOT } from '../support/cli.ts'
-import { headings, links, manualPages, readPage, section } from '../support/markdown.ts'
+import { headings, links, manualPages, ragged, readPage, section } from '../support/markdown.ts'
 import { runMain, tempHome } from '../support/run-main.ts'
 
 /**
@@ -112,6 +112,14 @@ test('every relative link and #anchor in README.md and docs/ resolves', () => {
     }
   }
   assert.deepEqual(broken, [])
+})
+
+test('every table in README.md and docs/ has as many cells in each row as in its header', () => {
+  const bad = manualPages(ROOT).flatMap((page) => ragged(readPage(ROOT, page)).map((r) => ({ page, ...r })))
+  assert.deepEqual(bad, [])
+  assert.deepEqual(ragged('| a | b |\n|---|---|\n| `x \\| y` | z |\n| p | q | r |\n'), [
+    { line: 4, cells: 3, header: 2 },
+  ])
 })
 
 test('the link checker itself: GitHub slugs, and a broken anchor is found', () => {

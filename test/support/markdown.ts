@@ -101,3 +101,19 @@ export function manualPages(root: string): string[] {
 export function readPage(root: string, page: string): string {
   return readFileSync(join(root, page), 'utf8')
 }
+
+/** Tables whose rows do not all have the header's number of cells (GitHub splits on every `|` not escaped as `\|`). */
+export function ragged(text: string): Array<{ line: number; cells: number; header: number }> {
+  const out: Array<{ line: number; cells: number; header: number }> = []
+  let header: number | undefined
+  proseLines(text).forEach((line, i) => {
+    if (!line.startsWith('|')) return void (header = undefined)
+    const cells = line
+      .trim()
+      .replace(/^\||\|$/g, '')
+      .split(/(?<!\\)\|/).length
+    header ??= cells
+    if (cells !== header) out.push({ line: i + 1, cells, header })
+  })
+  return out
+}
