@@ -68,6 +68,8 @@ async function setUp(t: TestContext) {
     ...home.env,
     PATH: `${binDir(home.dir)}:${home.env.PATH}`,
     AUTHGATE_TOKEN_STORE: 'file',
+    // A plain `authgate login` picks the device flow here on every platform, as over SSH (the README shows that run).
+    SSH_CONNECTION: '203.0.113.7 50522 10.0.0.5 22',
   }
   const placeholders = (text: string) =>
     text
