@@ -2,14 +2,18 @@ import { Command, CommanderError } from 'commander'
 import type { CommandEnv } from '../commands/command-env.ts'
 import type { Deps } from '../session/deps.ts'
 import { registerCommands } from './commands.ts'
-
-export { openBrowser } from '../loopback/open-browser.ts'
 import { escapeTerminal } from '../commands/terminal-text.ts'
-export { buildProtocol } from '../session/protocol-client.ts'
+import { MAX_RESPONSE_BYTES } from '../oauth/http.ts'
 import { reportError } from './exit.ts'
 import { addManualLinks } from './manual.ts'
 import { addGlobalOptions, globalFlags, VERSION } from './program.ts'
 import { Redactor } from './redact.ts'
+import { nodeFetch } from './node-fetch.ts'
+
+export { openBrowser } from '../loopback/open-browser.ts'
+export { buildProtocol } from '../session/protocol-client.ts'
+/** OAuth requests of the CLI: node:http, not the global fetch (see node-fetch.ts); loaded only when one is sent. */
+export const oauthFetch = nodeFetch(MAX_RESPONSE_BYTES)
 
 /** Runs one command line and returns the exit code. Only this function decides exit codes. */
 export async function main(argv: readonly string[], deps: Deps): Promise<number> {

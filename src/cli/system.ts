@@ -18,6 +18,7 @@ export function systemDeps(signal: AbortSignal): Deps {
     clock: { now: () => Date.now() },
     sleep,
     fetch: (input, init) => globalThis.fetch(input, init),
+    oauthFetch: async (input, init) => (await import('./main.ts')).oauthFetch(input, init),
     env: process.env,
     io: {
       stdout: process.stdout,
@@ -110,6 +111,7 @@ function fastDeps(): FastDeps {
     clock: { now: () => Date.now() },
     sleep,
     fetch: (input, init) => globalThis.fetch(input, init),
+    oauthFetch: async (input, init) => (await import('./main.ts')).oauthFetch(input, init),
     pid: process.pid,
     uid: process.geteuid?.(),
     platform: process.platform,

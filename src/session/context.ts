@@ -11,7 +11,7 @@ export type { ProtocolHandle } from './protocol-client.ts'
 /** What building a session context needs of the edges: `token`'s lean start-up has just these. */
 export type ContextDeps = Pick<
   Deps,
-  'clock' | 'sleep' | 'fetch' | 'pid' | 'uid' | 'platform' | 'lockWaiter' | 'signal' | 'afterPreflight'
+  'clock' | 'sleep' | 'fetch' | 'oauthFetch' | 'pid' | 'uid' | 'platform' | 'lockWaiter' | 'signal' | 'afterPreflight'
 >
 
 export interface ContextOptions {

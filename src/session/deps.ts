@@ -21,6 +21,8 @@ export interface Deps {
   clock: { now(): number }
   sleep(ms: number, signal?: AbortSignal): Promise<void>
   fetch: typeof globalThis.fetch
+  /** The HTTP client of OAuth requests, whose answers are bounded (default `fetch`); the CLI's is cli/node-fetch.ts. */
+  oauthFetch?: typeof globalThis.fetch | undefined
   env: Readonly<Record<string, string | undefined>>
   io: Streams
   browser: { open(url: string): Promise<void> }

@@ -19,7 +19,7 @@ export async function buildProtocol(
     clientSecret: settings.clientSecret,
     clientAuth: settings.clientAuth,
     http: {
-      fetch: deps.fetch,
+      fetch: deps.oauthFetch ?? deps.fetch,
       sleep: deps.sleep,
       clock: deps.clock,
       trace,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { startAuthGateServer, type AuthGateTestServer } from '../support/authgate-server/index.ts'
@@ -8,6 +8,7 @@ import { BIN, killAllClis, requireBuild, runCli } from '../support/cli.ts'
 import { execCredentialProblems } from '../support/exec-credential.ts'
 import { startOidcServer, type OidcTestServer } from '../support/oidc-server.ts'
 import { startResourceServer, viaAuthGateTokenInfo } from '../support/resource-server.ts'
+import { selfSignedCertificate } from '../support/tls.ts'
 import { runProgram as run, signedIn } from '../support/signed-in.ts'
 import { obtainTokensFromAuthGate, obtainTokensFromOidc } from '../support/tokens.ts'
 
@@ -195,36 +196,6 @@ describe('kubectl exec credential plugin', () => {
     assert.equal(apiServer.requests.at(-1)?.status, 200)
   })
 })
-
-/** An API server certificate for 127.0.0.1, valid for a day. */
-function selfSignedCertificate(dir: string): { key: string; cert: string } {
-  const [key, cert] = [join(dir, 'api.key'), join(dir, 'api.crt')]
-  const made = spawnSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '1',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-    ],
-    { stdio: 'pipe' },
-  )
-  assert.equal(made.status, 0, String(made.stderr))
-  return { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') }
-}
 
 /** The stanza the README shows, with the settings passed through the plugin's env. */
 function kubeconfigFor(apiUrl: string, caPem: string, env: Record<string, string>): string {

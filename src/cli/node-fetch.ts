@@ -1,0 +1,147 @@
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http'
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
+import type { Readable } from 'node:stream'
+
+/**
+ * The CLI's HTTP client for OAuth requests (discovery, grants, revocation, userinfo): node:http and node:https, each
+ * answer read whole into a `Response`, at most `maxBytes + 1` bytes of it.
+ *
+ * Why not the global fetch: its first request in a process costs about 100 ms of CPU (undici's dispatcher is built and
+ * its llhttp WebAssembly compiled), and the process that pays it is the one refresher of a storm, holding the session
+ * lock while every peer waits for its answer. This client costs about 2 ms more than a process that sends nothing
+ * (bench/results/latest.md, "refresh storm"). It does only what OAuth requests need, so it is not the `api` command's
+ * client: bodies are strings, URLSearchParams or bytes; redirects are never followed (oauth/http.ts refuses them
+ * anyway). Connections are kept alive within the process, so discovery and the grant after it share one TLS
+ * handshake; the CLI ends with process.exit once it has an answer, so an idle socket never keeps it running.
+ * Failures reject as the global fetch's do, a TypeError "fetch failed" whose cause carries the errno code, so the
+ * retry rules (oauth/http.ts) and messages see no difference; an abort rejects with the signal's reason.
+ */
+export function nodeFetch(maxBytes: number): typeof globalThis.fetch {
+  let agents: { http: HttpAgent; https: HttpsAgent } | undefined
+  return (input, init = {}) => {
+    agents ??= { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) }
+    return send(input, init, maxBytes, agents)
+  }
+}
+
+function send(
+  input: string | URL | Request,
+  init: RequestInit,
+  maxBytes: number,
+  agents: { http: HttpAgent; https: HttpsAgent },
+): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const signal = init.signal ?? undefined
+    if (signal?.aborted) return reject(signal.reason)
+    let url: URL
+    let body: string | Uint8Array | undefined
+    let headers: Headers
+    try {
+      if (typeof input !== 'string' && !(input instanceof URL)) throw new TypeError('a Request object is not supported')
+      url = new URL(String(input))
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`${url.protocol} is not http(s)`)
+      if (url.username || url.password) throw new TypeError('credentials in the URL are not supported')
+      headers = new Headers(init.headers)
+      body = requestBody(init.body, headers)
+      if (body !== undefined) headers.set('content-length', String(Buffer.byteLength(body)))
+    } catch (err) {
+      return reject(fetchFailed(err))
+    }
+    const method = (init.method ?? 'GET').toUpperCase()
+    const request =
+      url.protocol === 'https:'
+        ? httpsRequest(url, { method, headers: Object.fromEntries(headers), agent: agents.https })
+        : httpRequest(url, { method, headers: Object.fromEntries(headers), agent: agents.http })
+    const onAbort = () => {
+      request.destroy()
+      reject(signal!.reason)
+    }
+    signal?.addEventListener('abort', onAbort, { once: true })
+    const settle = (result: Response | Error) => {
+      signal?.removeEventListener('abort', onAbort)
+      if (result instanceof Error) reject(fetchFailed(result))
+      else resolve(result)
+    }
+    request.once('error', settle)
+    request.once('response', (response) => {
+      readAnswer(response, maxBytes)
+        .then((bytes) => {
+          // Cut short: the rest is not read, so the connection cannot carry another request.
+          if (bytes.length > maxBytes) request.destroy()
+          return toResponse(response, bytes)
+        })
+        .then(settle, settle)
+    })
+    request.end(body)
+  })
+}
+
+function requestBody(body: RequestInit['body'], headers: Headers): string | Uint8Array | undefined {
+  if (body === undefined || body === null) return undefined
+  if (typeof body === 'string') {
+    if (!headers.has('content-type')) headers.set('content-type', 'text/plain;charset=UTF-8')
+    return body
+  }
+  if (body instanceof URLSearchParams) {
+    if (!headers.has('content-type')) headers.set('content-type', 'application/x-www-form-urlencoded;charset=UTF-8')
+    return body.toString()
+  }
+  if (body instanceof Uint8Array) return body
+  if (body instanceof ArrayBuffer) return new Uint8Array(body)
+  throw new TypeError('only string, URLSearchParams and byte bodies are supported')
+}
+
+/** The answer's bytes, decoded as fetch would (gzip, deflate, br), cut off one byte past `maxBytes`. */
+async function readAnswer(response: IncomingMessage, maxBytes: number): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of await decoded(response)) {
+    const bytes = chunk as Buffer
+    chunks.push(bytes)
+    size += bytes.length
+    // Enough for the caller (oauth/http.ts readCapped) to see that the answer is too large, and no more.
+    if (size > maxBytes) break
+  }
+  const all = Buffer.concat(chunks)
+  return all.length > maxBytes + 1 ? all.subarray(0, maxBytes + 1) : all
+}
+
+async function decoded(response: IncomingMessage): Promise<Readable> {
+  const coding = (response.headers['content-encoding'] ?? '').trim().toLowerCase()
+  if (coding === '' || coding === 'identity') return response
+  const zlib = await import('node:zlib')
+  const decoder =
+    coding === 'gzip' || coding === 'x-gzip'
+      ? zlib.createGunzip()
+      : coding === 'deflate'
+        ? zlib.createInflate()
+        : coding === 'br'
+          ? zlib.createBrotliDecompress()
+          : undefined
+  if (decoder === undefined) throw new Error(`unsupported content-encoding ${JSON.stringify(coding)}`)
+  response.once('error', (err) => decoder.destroy(err))
+  return response.pipe(decoder)
+}
+
+/** A `Response` as fetch builds it; what the Response constructor refuses (a status outside 200–599) is a failure. */
+function toResponse(response: IncomingMessage, bytes: Buffer): Response {
+  const headers = new Headers()
+  const raw = response.rawHeaders
+  for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!)
+  // The body is decoded: its length and coding no longer describe it (fetch drops neither, but reads none of them).
+  if (response.headers['content-encoding']) {
+    headers.delete('content-encoding')
+    headers.delete('content-length')
+  }
+  const status = response.statusCode ?? 0
+  const empty = status === 204 || status === 205 || status === 304
+  return new Response(empty ? null : (bytes as unknown as BodyInit), {
+    status,
+    statusText: response.statusMessage ?? '',
+    headers,
+  })
+}
+
+function fetchFailed(cause: unknown): TypeError {
+  return new TypeError('fetch failed', { cause })
+}
