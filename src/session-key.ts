@@ -1,6 +1,6 @@
-import { createRequire } from 'node:module'
 import { join, resolve } from 'node:path'
 import { UsageError } from './errors.ts'
+import { sha256Hex } from './sha256.ts'
 
 /** One session = (normalised server URL, client id). Two sessions never share an entry, a lock or a keyring item. */
 export interface SessionKey {
@@ -41,17 +41,11 @@ export function sessionKey(serverUrl: string, clientId: string): SessionKey {
     serverUrl,
     clientId,
     account: `${clientId}@${serverUrl}`,
-    // Computed on first use: node:crypto drags in the stream modules (about 4 ms), and the hot path of `authgate
-    // token` only needs the account name to find a fresh token.
+    // Computed on first use: the hot path of `authgate token` only needs the account name to find a fresh token.
     get hash() {
       return (hash ??= sha256Hex(`${serverUrl}\n${clientId}`))
     },
   }
-}
-
-function sha256Hex(text: string): string {
-  const { createHash } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto')
-  return createHash('sha256').update(text).digest('hex')
 }
 
 /**

@@ -6,6 +6,7 @@
  * Only the hash: the file holds nothing that could be used.
  */
 import { constants, closeSync, fsyncSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs'
+import { sha256Hex } from '../sha256.ts'
 
 export interface SpentMarker {
   /** Reads one small file; without a marker (always, but after such a failure) no hashing is done at all. */
@@ -23,10 +24,10 @@ export function spentMarker(path: string): SpentMarker {
       } catch {
         return false
       }
-      return text.trim() === (await digest(refreshToken))
+      return text.trim() === sha256Hex(refreshToken)
     },
     async mark(refreshToken) {
-      const line = `${await digest(refreshToken)}\n`
+      const line = `${sha256Hex(refreshToken)}\n`
       // Never through a link, as the lock files beside it (issue 9).
       const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | (constants.O_NOFOLLOW ?? 0)
       const fd = openSync(path, flags, 0o600)
@@ -45,10 +46,4 @@ export function spentMarker(path: string): SpentMarker {
       }
     },
   }
-}
-
-/** node:crypto is loaded only here, off the hot path (it costs `authgate token` milliseconds of start-up). */
-async function digest(refreshToken: string): Promise<string> {
-  const { createHash } = await import('node:crypto')
-  return createHash('sha256').update(refreshToken).digest('hex')
 }
