@@ -73,7 +73,8 @@ describe('createLockFile', () => {
     assert.equal(handle.path, path)
     assert.equal(statSync(join(path, '..')).mode & 0o777, 0o700)
     assert.equal(statSync(path).mode & 0o777, 0o600)
-    assert.equal(readFileSync(path, 'utf8'), '4242\n')
+    // Right-aligned in 10 columns and never truncated, so a lock is an overwrite in place (kernel-lock.ts stampHolder).
+    assert.equal(readFileSync(path, 'utf8'), '      4242\n')
     handle.release()
   })
 
@@ -162,7 +163,7 @@ for (const platform of ['linux', 'win32'] as const) {
       holder.release()
       // The abandoned waiter now gets the lock and must let go of it, or this times out.
       const next = await waitingLock(path, { timeoutMs: 10_000 })
-      assert.equal(readFileSync(path, 'utf8'), '4242\n')
+      assert.equal(readFileSync(path, 'utf8').trim(), '4242')
       next.release()
     })
 

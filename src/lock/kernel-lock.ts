@@ -1,5 +1,5 @@
 import type * as childProcess from 'node:child_process'
-import { closeSync, constants, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs'
+import { closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs'
 import { platform } from 'node:os'
 import { dirname, resolve } from 'node:path'
 import { InterruptedError, StoreError, TemporaryError } from '../errors.ts'
@@ -215,11 +215,15 @@ function readHolderPid(lockPath: string): number | undefined {
   }
 }
 
-/** The pid only helps a waiter's message: failing to write it must not cost us the lock we hold. */
+/**
+ * The pid only helps a waiter's message: failing to write it must not cost us the lock we hold.
+ * Written over the same 11 bytes every time (right-aligned in 10 columns, any pid fits), never truncated first: on
+ * ext4 a truncate and a new write free and allocate a block, 0.25 ms of every lock against 0.02 ms for an overwrite
+ * in place (the store lock is in every refresh's pre-flight, issue 15). A waiter reads it with trim().
+ */
 function stampHolder(fd: number, pid: number): void {
   try {
-    ftruncateSync(fd, 0)
-    writeSync(fd, `${pid}\n`, 0)
+    writeSync(fd, `${String(pid).padStart(10)}\n`, 0)
   } catch {
     // best effort, see above
   }
