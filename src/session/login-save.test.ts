@@ -98,3 +98,80 @@ test('saveLoginTokens holds the session lock only while it saves, and writes int
   assert.deepEqual(await store.read(key), { accessToken: 'at', tokenType: 'Bearer' })
   assert.deepEqual([placed.store, lines], ['memory', []])
 })
+
+test('a sign-in saves into the temp file its pre-flight reserved, under the locks it held since (issue 15)', async (t) => {
+  const { mkdtempSync, readdirSync, readFileSync, rmSync } = await import('node:fs')
+  const { join } = await import('node:path')
+  const { tmpdir } = await import('node:os')
+  const { createLockFile } = await import('../lock/kernel-lock.ts')
+  const { FileStore } = await import('../stores/file-store.ts')
+  const { guardLoginGrants, loginHolder } = await import('./preflight.ts')
+  const dir = mkdtempSync(join(tmpdir(), 'authgate-login-hold-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const kernel = createLockFile({ pid: process.pid, sleep: async () => {} })
+  const taken: string[] = []
+  const lockFile: LockFile = (path, options) => (taken.push(path), kernel(path, options))
+  const tokenFile = join(dir, 'tokens.json')
+  const store = new FileStore(tokenFile, { lockFile, lockTimeoutMs: 1000, now: () => 0 })
+  const key = sessionKey('https://auth.example', 'cli')
+  const context = {
+    key,
+    store,
+    lockFile,
+    lockPath: join(dir, 'session.lock'),
+    lockTimeoutMs: 1000,
+    refreshSkewSeconds: 60,
+    clock: { now: () => 0 },
+    protocol: async () => assert.fail('no protocol is needed'),
+  } satisfies SessionContext
+  const grant = { accessToken: 'AT-signed-in', tokenType: 'Bearer', refreshToken: 'RT-signed-in' }
+  let polls = 0
+  const holder = loginHolder()
+  const guarded = guardLoginGrants(
+    context,
+    {
+      deviceAuthorization: async () => assert.fail(),
+      authorizationRequest: async () => assert.fail(),
+      exchangeCode: async () => assert.fail(),
+      pollDevice: async () => (++polls === 1 ? { status: 'pending' } : { status: 'granted', grant }),
+    },
+    holder,
+  )
+
+  assert.deepEqual(await guarded.pollDevice('dc'), { status: 'pending' })
+  assert.equal(holder.claim(), undefined, 'a pending poll hands nothing over')
+  assert.deepEqual(
+    readdirSync(dir).filter((n) => n.endsWith('.tmp')),
+    [],
+    'and frees its reservation',
+  )
+  await guarded.pollDevice('dc')
+  const storeLocksBefore = taken.filter((p) => p.endsWith('tokens.json.lock')).length
+  const tokens = { accessToken: grant.accessToken, tokenType: 'Bearer', refreshToken: grant.refreshToken }
+  const session = { settings: { tokenStore: 'file', tokenFile, lockTimeoutMs: 1000 }, context } as const
+  await saveLoginTokens(
+    session,
+    tokens,
+    { sleep: async () => {}, platform: process.platform },
+    () => {},
+    holder.claim(),
+  )
+  await holder.free()
+
+  const saved = JSON.parse(readFileSync(tokenFile, 'utf8')).sessions[key.account]
+  assert.equal(saved.access_token, 'AT-signed-in')
+  assert.equal(taken.filter((p) => p.endsWith('tokens.json.lock')).length, storeLocksBefore, 'no second store lock')
+  assert.equal(
+    taken.filter((p) => p.endsWith('session.lock')).length,
+    2,
+    'one session lock per poll, none for the save',
+  )
+  assert.deepEqual(
+    readdirSync(dir).filter((n) => n.endsWith('.tmp')),
+    [],
+  )
+  // Both locks are free again: a peer can take them at once.
+  const again = await kernel(join(dir, 'session.lock'), { timeoutMs: 0 })
+  again.release()
+  ;(await kernel(`${tokenFile}.lock`, { timeoutMs: 0 })).release()
+})

@@ -3,6 +3,7 @@ import { KEYRING_ITEM_LIMIT_BYTES } from '../stores/keyring-store.ts'
 import type { Backend, Placed } from '../stores/placement.ts'
 import type { TokenSet } from '../stores/types.ts'
 import type { Deps } from './deps.ts'
+import type { LoginHold } from './preflight.ts'
 import type { SessionContext } from './refresh-engine.ts'
 import { openBackends } from './stores.ts'
 
@@ -27,13 +28,20 @@ export async function saveLoginTokens(
   tokens: TokenSet,
   deps: Pick<Deps, 'sleep' | 'platform'>,
   say: (line: string) => void,
+  hold?: LoginHold,
 ): Promise<Placed> {
   const ctx = session.context
-  const lock = await ctx.lockFile(ctx.lockPath, { timeoutMs: ctx.lockTimeoutMs, signal: ctx.signal })
+  // A sign-in's grant came back under the session lock and a proven save (preflight.ts): both are still held, and
+  // the plain file's next write fills the temp file reserved before the grant. A store that cannot hold it (the
+  // keyring, the encrypted file) frees its proof now: the save writes as ever, under the same session lock.
+  const lock = hold?.lock ?? (await ctx.lockFile(ctx.lockPath, { timeoutMs: ctx.lockTimeoutMs, signal: ctx.signal }))
   let placed: Placed
   try {
+    if (hold?.prepared.holdForNextWrite) hold.prepared.holdForNextWrite()
+    else await hold?.prepared.abort()
     placed = await placeLogin(session, tokens, deps)
   } finally {
+    await hold?.prepared.abort() // nothing once the save filled it
     lock.release()
   }
   for (const line of describePlacement(placed, session.settings.tokenStore)) say(line)
@@ -53,11 +61,13 @@ async function placeLogin(
     await store.write(key, tokens)
     return { store: store.kind, location: store.location, removedFrom: [], leftIn: [] }
   }
-  const [{ moveSessionTo }, backends] = await Promise.all([
+  const [{ moveSessionTo }, backends, { FileStore }] = await Promise.all([
     import('../stores/placement.ts'),
     openBackends(session.settings, { lockFile, clock, sleep: deps.sleep, platform: deps.platform }),
+    import('../stores/file-store.ts'),
   ])
-  return moveSessionTo(backends, store.kind, key, tokens)
+  // The session's own file store, which may hold the sign-in's reservation (and its store lock).
+  return moveSessionTo(store instanceof FileStore ? { ...backends, file: store } : backends, store.kind, key, tokens)
 }
 
 function isBackend(kind: string): kind is Backend {

@@ -16,7 +16,7 @@ import { runDeviceFlow, type DeviceUi } from './login-device.ts'
 import type { Grant, LoginProtocol, Protocol } from './protocol-types.ts'
 import { saveLoginTokens } from './login-save.ts'
 import { tokensFromGrant } from './grant-tokens.ts'
-import { guardLoginGrants } from './preflight.ts'
+import { guardLoginGrants, loginHolder } from './preflight.ts'
 import { peerSignedIn, serialiseSignIn } from './login-lock.ts'
 
 export type { Flow } from './login-browser.ts'
@@ -141,12 +141,17 @@ async function signInNow(
   ui: LoginUi,
 ): Promise<LoginResult> {
   const protocol = await session.protocol()
-  const guarded = guardLoginGrants(session.context, protocol)
-  const { flow, grant } = await obtainGrant(session, deps, request, ui, guarded)
-  const tokens = tokensFromGrant(grant, deps.clock.now(), { issuer: await protocol.issuer(), flow })
-  if (deps.signal?.aborted) throw new InterruptedError()
-  await saveLoginTokens(session, tokens, deps, (line) => ui.note?.(line))
-  return { tokens, flow, reused: false }
+  const holder = loginHolder()
+  try {
+    const guarded = guardLoginGrants(session.context, protocol, holder)
+    const { flow, grant } = await obtainGrant(session, deps, request, ui, guarded)
+    const tokens = tokensFromGrant(grant, deps.clock.now(), { issuer: await protocol.issuer(), flow })
+    if (deps.signal?.aborted) throw new InterruptedError()
+    await saveLoginTokens(session, tokens, deps, (line) => ui.note?.(line), holder.claim())
+    return { tokens, flow, reused: false }
+  } finally {
+    await holder.free()
+  }
 }
 
 async function obtainGrant(

@@ -9,6 +9,7 @@ import { AuthgateError, AuthRequiredError, StoreError, TemporaryError } from '..
 import type { AutoStore } from '../stores/auto-store.ts'
 import { isKeyringFailure } from '../stores/keyring-client.ts'
 import type { SpentMarker } from '../stores/spent-marker.ts'
+import type { LockHandle } from '../lock/types.ts'
 import type { PreparedSave, TokenSet, TokenStore } from '../stores/types.ts'
 import type { SessionContext } from './refresh-engine.ts'
 import type { LoginProtocol } from './protocol-types.ts'
@@ -34,12 +35,30 @@ export async function prepareSaveOrRefuse(
   try {
     return await store.prepareSave(key)
   } catch (error) {
-    const remedy = isKeyringFailure(error)
-      ? 'make the keyring reachable (unlock it, or start the Secret Service) and run again'
-      : REMEDIES[errnoOf(error) ?? '']
-    if (remedy === undefined || !(error instanceof AuthgateError)) throw error
-    throw new TemporaryError(`${error.message}; nothing was spent: ${remedy}`, { cause: error })
+    throw refusal(error)
   }
+}
+
+/**
+ * The rest of the proof, awaited just before the grant: what prepareSave left running (a temp file's flush on the
+ * thread pool, which a refresh overlaps with loading its protocol code). On failure the reservation is freed.
+ * @throws as prepareSaveOrRefuse
+ */
+export async function provenOrRefuse(prepared: PreparedSave): Promise<void> {
+  try {
+    await prepared.flushed
+  } catch (error) {
+    await prepared.abort()
+    throw refusal(error)
+  }
+}
+
+function refusal(error: unknown): unknown {
+  const remedy = isKeyringFailure(error)
+    ? 'make the keyring reachable (unlock it, or start the Secret Service) and run again'
+    : REMEDIES[errnoOf(error) ?? '']
+  if (remedy === undefined || !(error instanceof AuthgateError)) return error
+  return new TemporaryError(`${error.message}; nothing was spent: ${remedy}`, { cause: error })
 }
 
 /** The first errno code on the cause chain (StoreError wraps the fs error). */
@@ -113,32 +132,87 @@ function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
 }
 
+/** The session lock and the proven save a sign-in's grant returned tokens under: its save fills them (login-save.ts). */
+export interface LoginHold {
+  readonly lock: LockHandle
+  readonly prepared: PreparedSave
+}
+
+/** Where guardLoginGrants hands over a hold; whoever ends the sign-in frees one that no save took. */
+export interface LoginHolder {
+  take(hold: LoginHold): void
+  /** The hold, once: the save that gets it frees it. */
+  claim(): LoginHold | undefined
+  /** Frees a hold nobody claimed (the sign-in failed or was interrupted between the answer and the save). */
+  free(): Promise<void>
+}
+
+export function loginHolder(): LoginHolder {
+  let held: LoginHold | undefined
+  let closed = false
+  const release = async (hold: LoginHold) => {
+    await hold.prepared.abort()
+    hold.lock.release()
+  }
+  return {
+    // A second grant with tokens (the browser and the device flow racing), or one after the sign-in ended: freed.
+    take: (hold) => void (closed || held !== undefined ? release(hold) : (held = hold)),
+    claim() {
+      const hold = held
+      held = undefined
+      return hold
+    },
+    async free() {
+      closed = true
+      const hold = held
+      held = undefined
+      if (hold !== undefined) await release(hold)
+    },
+  }
+}
+
 /**
  * A sign-in's grants that would return tokens (each device-code poll, the code exchange) are sent only while the
  * session lock is held and the store has proven it can take a save: a full or read-only disk stops the sign-in before
- * the code is redeemed, with exit 5. The lock is held for the request only, never while the person types; the proof
- * is released once the answer is in, and the login saves as before (saveLoginTokens, under the lock again).
+ * the code is redeemed, with exit 5. The lock is held for the request only, never while the person types. A poll
+ * still pending frees both; the answer that carries tokens hands them to `holder`, and the login's save fills the
+ * reserved temp file under the same locks (saveLoginTokens), as a refresh does.
  */
-export function guardLoginGrants(ctx: SessionContext, protocol: LoginProtocol): LoginProtocol {
-  const guarded = async <T>(send: () => Promise<T>): Promise<T> => {
+export function guardLoginGrants(ctx: SessionContext, protocol: LoginProtocol, holder: LoginHolder): LoginProtocol {
+  const guarded = async <T>(send: () => Promise<T>, carriesTokens: (result: T) => boolean): Promise<T> => {
     const lock = await ctx.lockFile(ctx.lockPath, { timeoutMs: ctx.lockTimeoutMs, signal: ctx.signal })
+    let prepared: PreparedSave | undefined
+    let handedOver = false
     try {
-      const prepared = await prepareSaveOrRefuse(loginProofStore(ctx.store), ctx.key)
-      try {
-        await ctx.afterPreflight?.()
-        return await send()
-      } finally {
-        await prepared.abort()
+      prepared = await prepareSaveOrRefuse(loginProofStore(ctx.store), ctx.key)
+      await provenOrRefuse(prepared)
+      await ctx.afterPreflight?.()
+      const result = await send()
+      if (carriesTokens(result)) {
+        holder.take({ lock, prepared })
+        handedOver = true
       }
+      return result
     } finally {
-      lock.release()
+      if (!handedOver) {
+        await prepared?.abort()
+        lock.release()
+      }
     }
   }
   return {
     deviceAuthorization: (scope) => protocol.deviceAuthorization(scope),
-    pollDevice: (deviceCode) => guarded(() => protocol.pollDevice(deviceCode)),
+    pollDevice: (deviceCode) =>
+      guarded(
+        () => protocol.pollDevice(deviceCode),
+        (poll) => poll.status === 'granted',
+      ),
     authorizationRequest: (redirectUri, scope) => protocol.authorizationRequest(redirectUri, scope),
-    exchangeCode: (callback, request) => guarded(() => protocol.exchangeCode(callback, request)),
+    exchangeCode: (callback, request) =>
+      guarded(
+        () => protocol.exchangeCode(callback, request),
+        () => true,
+      ),
   }
 }
 

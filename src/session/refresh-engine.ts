@@ -5,7 +5,7 @@ import type { SpentMarker } from '../stores/spent-marker.ts'
 import type { TokenSet, TokenStore } from '../stores/types.ts'
 import { hasPeerRefreshed, isExpiring } from './expiry.ts'
 import { tokensFromGrant } from './grant-tokens.ts'
-import { commitOrRetire, prepareSaveOrRefuse, refuseSpent } from './preflight.ts'
+import { commitOrRetire, prepareSaveOrRefuse, provenOrRefuse, refuseSpent } from './preflight.ts'
 import type { Protocol } from './protocol-types.ts'
 
 /**
@@ -100,7 +100,7 @@ export async function getValidTokens(ctx: SessionContext, request: TokenRequest 
  * releases, every waiter wakes at once and re-reads in parallel, instead of the kernel handing the exclusive lock down
  * a queue of N processes one by one. A waiter that still finds the token stale (the refresher failed, or this is
  * `--force`) queues for the exclusive lock, within what is left of the same timeout. `prepare` starts loading the
- * protocol as soon as this process is the one to refresh: at once for the first, during the queue wait for the others.
+ * protocol during the queue wait for such a waiter; the first refresher loads it in refreshAndSave.
  * @returns the exclusive lock, or a peer's tokens to adopt.
  */
 async function lockOrAdopt(
@@ -111,10 +111,9 @@ async function lockOrAdopt(
 ): Promise<LockHandle | TokenSet> {
   const deadlineMs = ctx.clock.now() + ctx.lockTimeoutMs
   const exclusive = await tryLock(ctx)
-  if (exclusive) {
-    if (willSend(ctx, seen)) prepare()
-    return exclusive
-  }
+  // The first refresher loads its protocol code after the save's pre-flight has started (refreshAndSave), so that
+  // the pre-flight's flush and the loading overlap.
+  if (exclusive) return exclusive
   const shared = await ctx.lockFile(ctx.lockPath, { timeoutMs: ctx.lockTimeoutMs, shared: true, signal: ctx.signal })
   let current: TokenSet | undefined
   try {
@@ -172,12 +171,14 @@ async function refreshAndSave(
   if (!current.refreshToken) {
     throw new AuthRequiredError(`the access token for ${ctx.key.serverUrl} has expired and there is no refresh token`)
   }
-  const protocol = await prepare()
   await refuseSpent(ctx, current.refreshToken)
-  // Issue 15: with rotation the grant spends the stored refresh token, so the save is proven before it is sent.
+  // Issue 15: with rotation the grant spends the stored refresh token, so the save is proven before it is sent. The
+  // proof's flush runs on the thread pool while the protocol code loads (prepare), and is awaited before the grant.
   const prepared = await prepareSaveOrRefuse(ctx.store, ctx.key)
   let result
   try {
+    const protocol = await prepare()
+    await provenOrRefuse(prepared)
     await ctx.afterPreflight?.()
     result = await protocol.refresh(current.refreshToken)
   } catch (err) {

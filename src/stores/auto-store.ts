@@ -87,6 +87,7 @@ export class AutoStore implements TokenStore {
     const staysPut = (tokens: TokenSet) =>
       placed !== undefined && (placed.store !== 'keyring' || fitsKeyring(key, tokens))
     return {
+      flushed: prepared.flushed,
       commit: async (tokens) => {
         if (staysPut(tokens)) return prepared.commit(tokens)
         await prepared.abort()

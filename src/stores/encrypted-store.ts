@@ -151,7 +151,7 @@ export class EncryptedStore implements TokenStore {
       if (reserved.current !== undefined) opened = await this.#decrypt(reserved.current, reserved.target)
       else await this.#probeKeyring(reserved.target)
     } catch (error) {
-      reserved.abort()
+      await reserved.abort()
       throw error
     }
     return {
@@ -162,7 +162,8 @@ export class EncryptedStore implements TokenStore {
           const next = encodeStore(putSession(sealing.doc, key, stamped, reserved.target))
           return sealDocument(next, sealing.key, sealing.keyAccount)
         }),
-      abort: async () => reserved.abort(),
+      flushed: reserved.flushed,
+      abort: () => reserved.abort(),
     }
   }
 

@@ -21,6 +21,7 @@ import { sessionKey } from '../session-key.ts'
 import { StoreError, TemporaryError } from '../errors.ts'
 import type { LockFile } from '../lock/types.ts'
 import { FileStore, permissionWarnings } from './file-store.ts'
+import { RESERVE_SLACK_BYTES } from './reserved-file.ts'
 import { MemoryStore } from './memory-store.ts'
 import type { TokenSet, TokenStore } from './types.ts'
 
@@ -136,7 +137,7 @@ describe('prepareSave (issue 15)', () => {
     assert.equal(lock.held, 1, 'the store lock is held from the pre-flight to the commit')
     const temp = readdirSync(dir).filter((n) => n.endsWith('.tmp'))
     assert.equal(temp.length, 1)
-    assert.ok(statSync(join(dir, temp[0]!)).size >= before.length + 16 * 1024, 'room for a larger token set')
+    assert.ok(statSync(join(dir, temp[0]!)).size >= before.length + RESERVE_SLACK_BYTES, 'room for a larger token set')
     await prepared.abort()
     assert.equal(lock.held, 0)
     assert.deepEqual(readdirSync(dir).sort(), ['tokens.json'])

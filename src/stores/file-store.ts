@@ -16,7 +16,7 @@ import {
   removePointer,
   removeSession,
 } from './file-codec.ts'
-import { commitBuilt, reserveStoreFile } from './reserved-file.ts'
+import { commitBuilt, reserveStoreFile, type FileReservation } from './reserved-file.ts'
 import type { PreparedSave, StoredSession, TokenSet, TokenStore } from './types.ts'
 
 export { permissionWarnings } from './atomic-file.ts'
@@ -33,6 +33,8 @@ export interface FileStoreOptions extends StoreFileLock {
  * A document that cannot be parsed is never overwritten.
  */
 export class FileStore implements TokenStore {
+  /** A pre-flight's reservation kept for the next write (a sign-in's save, session/preflight.ts); see holdForNextWrite. */
+  #held: FileReservation | undefined
   readonly kind = 'file' as const
   readonly location: string
   readonly #options: FileStoreOptions
@@ -71,13 +73,18 @@ export class FileStore implements TokenStore {
     try {
       doc = reserved.current === undefined ? {} : parseStore(reserved.current.toString('utf8'), reserved.target)
     } catch (error) {
-      reserved.abort()
+      await reserved.abort()
       throw error
     }
     return {
       commit: (tokens) =>
         commitBuilt(reserved, () => encodeStore(putSession(doc, key, this.#stamp(tokens), reserved.target))),
-      abort: async () => reserved.abort(),
+      flushed: reserved.flushed,
+      holdForNextWrite: () => void (this.#held = reserved),
+      abort: async () => {
+        if (this.#held === reserved) this.#held = undefined
+        await reserved.abort()
+      },
     }
   }
 
@@ -125,6 +132,15 @@ export class FileStore implements TokenStore {
 
   /** `change` returns undefined when there is nothing to write. */
   async #update(change: (doc: JsonObject, source: string) => JsonObject | undefined): Promise<void> {
+    const held = this.#held
+    if (held !== undefined) {
+      // A sign-in's save (holdForNextWrite): the store lock is still ours and the document as re-read under it.
+      this.#held = undefined
+      return commitBuilt(held, () => {
+        const current = held.current === undefined ? {} : parseStore(held.current.toString('utf8'), held.target)
+        return encodeStore(change(current, held.target) ?? current)
+      })
+    }
     await updateStoreFile(this.location, this.#options, async (current, target) => {
       const next = change(current === undefined ? {} : parseStore(current.toString('utf8'), target), target)
       return next === undefined ? undefined : encodeStore(next)

@@ -4,6 +4,7 @@
  */
 import {
   closeSync,
+  fsync,
   fsyncSync,
   ftruncateSync,
   openSync,
@@ -27,17 +28,22 @@ import {
 } from './atomic-file.ts'
 
 /** What a reservation leaves room for beyond the current document: a rotated token set is rarely this much larger. */
-export const RESERVE_SLACK_BYTES = 16 * 1024
+export const RESERVE_SLACK_BYTES = 4 * 1024
 
 /** A save proven possible before a grant (issue 15): the store lock is held and the temp file is allocated. */
 export interface FileReservation {
   /** The document under the store lock (undefined: no file yet), and the path really written. */
   readonly current: Buffer | undefined
   readonly target: string
+  /**
+   * The temp file's flush, still running on the thread pool when the reservation is returned: a refresh loads its
+   * protocol code meanwhile and awaits this before the grant. Rejects with a StoreError naming the file.
+   */
+  readonly flushed: Promise<void>
   /** Fills the temp file, renames it over the target, and releases the lock; on failure the target is unchanged. */
-  commit(content: string | Buffer): void
-  /** Removes the temp file and releases the lock; nothing once committed. */
-  abort(): void
+  commit(content: string | Buffer): Promise<void>
+  /** Removes the temp file and releases the lock (once the flush has settled); nothing once committed. */
+  abort(): Promise<void>
 }
 
 /** Commits what `build` makes; if building fails (a key the keyring will not give), the reservation is freed. */
@@ -49,23 +55,25 @@ export async function commitBuilt(
   try {
     content = await build()
   } catch (error) {
-    reserved.abort()
+    await reserved.abort()
     throw error
   }
-  reserved.commit(content)
+  await reserved.commit(content)
 }
 
 /**
  * Takes the store lock, re-reads, and creates the temp file that `commit` will fill and rename, written to the
  * current size plus RESERVE_SLACK_BYTES and flushed: once that succeeds, writing the new document over those bytes
  * needs no new blocks, so a full disk, a read-only mount or a directory we cannot write shows up here, before the
- * grant is sent, and not after the server has spent the refresh token.
+ * grant is sent, and not after the server has spent the refresh token. The write fails at once on a full disk or a
+ * quota (ext4, XFS, btrfs and tmpfs reserve blocks as they are written); the flush, which catches what only shows on
+ * the way to the device (an NFS server out of space, EIO), is `flushed`.
  */
 export async function reserveStoreFile(path: string, lock: StoreFileLock): Promise<FileReservation> {
   const target = resolveWriteTarget(path)
   ensureDirectory(dirname(target))
   const held = await lock.lockFile(`${target}.lock`, { timeoutMs: lock.lockTimeoutMs })
-  let temp: { path: string; fd: number } | undefined
+  let temp: { path: string; fd: number; flushed: Promise<void> } | undefined
   try {
     removeStaleTemps(target)
     const current = readStoreFile(target)
@@ -84,25 +92,40 @@ export async function reserveStoreFile(path: string, lock: StoreFileLock): Promi
 function reservation(
   current: Buffer | undefined,
   target: string,
-  temp: { path: string; fd: number },
+  temp: { path: string; fd: number; flushed: Promise<void> },
   held: { release(): void },
 ): FileReservation {
   let open = true
+  // The descriptor stays open until the flush on the thread pool is done with it.
+  const settled = temp.flushed.then(
+    () => {},
+    () => {},
+  )
   return {
     current,
     target,
-    commit(content) {
+    flushed: temp.flushed,
+    async commit(content) {
       if (!open) throw new TypeError('a reservation is used once')
       open = false
       try {
-        fillAndRename(temp.fd, temp.path, target, content)
+        await temp.flushed
+      } catch (error) {
+        closeQuietly(temp.fd)
+        unlinkQuietly(temp.path)
+        held.release()
+        throw error
+      }
+      try {
+        fillAndRename(temp.fd, temp.path, target, content) // closes and removes the temp file if it fails
       } finally {
         held.release()
       }
     },
-    abort() {
+    async abort() {
       if (!open) return
       open = false
+      await settled
       closeQuietly(temp.fd)
       unlinkQuietly(temp.path)
       held.release()
@@ -127,19 +150,26 @@ function removeStaleTemps(target: string): void {
   }
 }
 
-function createReserved(target: string, bytes: number): { path: string; fd: number } {
+function createReserved(target: string, bytes: number): { path: string; fd: number; flushed: Promise<void> } {
   const path = tempPathFor(target)
   let fd: number | undefined
   try {
     fd = openSync(path, 'wx', 0o600)
     writeFileSync(fd, Buffer.alloc(bytes))
-    fsyncSync(fd)
-    return { path, fd }
   } catch (error) {
     if (fd !== undefined) closeQuietly(fd)
     unlinkQuietly(path)
-    throw new StoreError(`cannot prepare the token store ${target}: ${reason(error)}`, { cause: error })
+    throw preparing(target, error)
   }
+  const flushed = new Promise<void>((resolve, reject) =>
+    fsync(fd, (error) => (error ? reject(preparing(target, error)) : resolve())),
+  )
+  flushed.catch(() => {}) // awaited by the grant, or settled by abort: never an unhandled rejection
+  return { path, fd, flushed }
+}
+
+function preparing(target: string, error: unknown): StoreError {
+  return new StoreError(`cannot prepare the token store ${target}: ${reason(error)}`, { cause: error })
 }
 
 function fillAndRename(fd: number, temp: string, target: string, content: string | Buffer): void {

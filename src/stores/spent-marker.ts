@@ -5,7 +5,7 @@
  * next process refuses to send that token (a rotating server would take it for theft and revoke the whole grant).
  * Only the hash: the file holds nothing that could be used.
  */
-import { constants, closeSync, fsyncSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs'
+import { constants, closeSync, existsSync, fsyncSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs'
 import { sha256Hex } from '../sha256.ts'
 
 export interface SpentMarker {
@@ -18,6 +18,8 @@ export interface SpentMarker {
 export function spentMarker(path: string): SpentMarker {
   return {
     async isSpent(refreshToken) {
+      // Almost always absent: existsSync says so without building an ENOENT error (0.1–0.2 ms of every refresh).
+      if (!existsSync(path)) return false
       let text: string
       try {
         text = readFileSync(path, 'utf8')

@@ -33,8 +33,19 @@ export interface StoredSession {
  * database store: its lock connection and an open transaction) is freed by exactly one of `commit` or `abort`.
  */
 export interface PreparedSave {
+  /**
+   * The part of the proof still running when prepareSave returned (a temp file's flush, on the thread pool): a grant
+   * is sent only once it has resolved (session/preflight.ts). Rejects with what stops the save.
+   */
+  readonly flushed?: Promise<void> | undefined
   /** Saves the tokens into what was prepared. Throws when even that fails (the disk went read-only in between). */
   commit(tokens: TokenSet): Promise<void>
+  /**
+   * A sign-in's save (preflight.ts guardLoginGrants): keep what was prepared for this store's next write, whatever
+   * it writes (the session's entry, or the pointer to the keyring that `auto` may choose), instead of committing
+   * tokens. That write fills the reservation; `abort` still frees it if none comes. Only the plain file store has it.
+   */
+  holdForNextWrite?(): void
   /** Frees what was prepared; the store is as it was. Never throws. */
   abort(): Promise<void>
 }

@@ -23,7 +23,7 @@ before(requireBuild)
 
 let server: AuthGateTestServer
 before(async () => {
-  server = await startAuthGateServer({ rotation: true, tokenRateLimitPerMinute: 0 })
+  server = await startAuthGateServer({ rotation: true, tokenRateLimitPerMinute: 0, deviceCodeRateLimitPerMinute: 0 })
 })
 after(() => server.close())
 
@@ -250,4 +250,51 @@ test('between the pre-flight and the save the file system cannot be made read-on
   assert.equal(done.code, 0, done.stderr)
   assert.ok(server.isTokenActive(done.stdout.trim()))
   assert.deepEqual(counters(), { ...before, refreshGrants: before.refreshGrants + 1 })
+})
+
+/** Runs `args` paused after its pre-flight, fills the tmpfs to the last byte, and lets it go on. */
+async function diskFillsAfterPreflight(s: Setup, dir: string, args: string[], approve = false) {
+  const run = spawnCli(args, { home: s.home, env: { ...s.env, AUTHGATE_TEST_PAUSE_AFTER_PREFLIGHT: '1' } })
+  if (approve) server.approveDevice(userCodeOf(await run.waitForStderr(USER_CODE)))
+  await run.waitForStderr(/paused after the pre-flight/)
+  const filler = fillUp(dir)
+  run.child.kill('SIGCONT')
+  return { done: await run.exited, filler }
+}
+
+test('the disk fills between the pre-flight and the save of a refresh: the reserved bytes take the new tokens', async (t) => {
+  if (!needsRoot(t)) return
+  const dir = mountTmpfs(t, 256)
+  const s = await expiredSession(t, dir)
+  const before = counters()
+  const { done } = await diskFillsAfterPreflight(s, dir, ['token', ...s.args])
+  assert.equal(done.code, 0, done.stderr)
+  const saved = JSON.parse(readFileSync(s.tokenFile, 'utf8')).sessions[
+    sessionAccount(server.url, server.publicClientId)
+  ]
+  assert.equal(saved.access_token, done.stdout.trim(), 'the new tokens are in the store, on a full disk')
+  assert.deepEqual(counters(), { ...before, refreshGrants: before.refreshGrants + 1 })
+  assert.ok(!namesIn(dir).some((n) => n.endsWith('.tmp')), `no temp file is left: ${namesIn(dir)}`)
+})
+
+test('the disk fills between the pre-flight and the save of a device sign-in: the sign-in is saved where it was reserved', async (t) => {
+  if (!needsRoot(t)) return
+  const dir = mountTmpfs(t, 256)
+  const s = await expiredSession(t, dir)
+  const before = counters()
+  const { done, filler } = await diskFillsAfterPreflight(s, dir, ['login', '--device', ...s.args], true)
+  assert.equal(done.code, 0, done.stderr)
+  assert.deepEqual(counters(), { ...before, deviceGrants: before.deviceGrants + 1 }, 'one device grant, no refresh')
+  assert.ok(!namesIn(dir).some((n) => n.endsWith('.tmp')), `no temp file is left: ${namesIn(dir)}`)
+  const saved = JSON.parse(readFileSync(s.tokenFile, 'utf8')).sessions[
+    sessionAccount(server.url, server.publicClientId)
+  ]
+  assert.ok(server.isTokenActive(saved.access_token), 'the store holds the new sign-in')
+
+  // Still full: the session is usable as saved, with no refresh and no new sign-in.
+  const token = await runCli(['token', ...s.args], { home: s.home, env: s.env })
+  assert.equal(token.code, 0, token.stderr)
+  assert.equal(token.stdout.trim(), saved.access_token)
+  unlinkSync(filler)
+  assert.deepEqual(counters(), { ...before, deviceGrants: before.deviceGrants + 1 })
 })
