@@ -15,6 +15,8 @@ test('sha256: the FIPS 180-4 examples and the padding edges', () => {
   )
   // 55, 56 and 64 bytes: the length fits in the last block, just does not, and a whole block of message.
   for (const n of [55, 56, 63, 64, 65, 119, 120, 1000]) assert.equal(sha256Hex('x'.repeat(n)), reference('x'.repeat(n)))
+  // Characters outside the BMP, and lone surrogates (both encoders write U+FFFD for them).
+  for (const text of ['😀 ü', '\uD800', 'a\uDC00b', '\uDBFF\uDFFF']) assert.equal(sha256Hex(text), reference(text))
 })
 
 test('sha256: agrees with node:crypto on any string, as UTF-8', () => {

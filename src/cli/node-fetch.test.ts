@@ -3,7 +3,7 @@ import { execFile, spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { createServer as createTlsServer } from 'node:https'
-import type { AddressInfo } from 'node:net'
+import { createServer as createNetServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
@@ -45,7 +45,18 @@ describe('nodeFetch (the CLI’s OAuth HTTP client) against a real server', () =
       res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' })
       res.end(gzipSync('{"issuer":"zipped"}'))
     },
-    '/stall': (res) => res.writeHead(200, { 'content-type': 'application/json' }), // headers, then nothing
+    '/stall': (res) => {
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.write('{"access_token":') // the headers and a part of the body, then nothing
+    },
+    '/redirect': (res) => {
+      res.writeHead(302, { location: 'https://elsewhere.example/steal' })
+      res.end()
+    },
+    '/empty-gzip': (res) => {
+      res.writeHead(204, { 'content-encoding': 'gzip' }) // no body to decode, whatever the header says
+      res.end()
+    },
     '/empty': (res) => {
       res.writeHead(204)
       res.end()
@@ -112,6 +123,19 @@ describe('nodeFetch (the CLI’s OAuth HTTP client) against a real server', () =
     assert.equal(res.body, null)
   })
 
+  test('a redirect is handed back as it is, never followed', async () => {
+    const before = seen.length
+    const res = await nodeFetch(1024)(`${base}/redirect`, { redirect: 'manual' })
+    assert.equal(res.status, 302)
+    assert.equal(res.headers.get('location'), 'https://elsewhere.example/steal')
+    assert.equal(seen.length, before + 1)
+  })
+
+  test('204 with a Content-Encoding: nothing to decode', async () => {
+    const res = await nodeFetch(1024)(`${base}/empty-gzip`)
+    assert.equal(res.status, 204)
+  })
+
   test('an abort while the answer stalls rejects with the signal’s reason', async () => {
     const controller = new AbortController()
     const pending = nodeFetch(1024)(`${base}/stall`, { signal: controller.signal })
@@ -129,6 +153,20 @@ describe('nodeFetch (the CLI’s OAuth HTTP client) against a real server', () =
       assert.equal((err.cause as NodeJS.ErrnoException).code, 'ECONNREFUSED')
       return true
     })
+  })
+
+  test('a connection that closes with neither an answer nor an error (101) fails at once, not at the timeout', async () => {
+    const upgrading = createNetServer((socket) =>
+      socket.once('data', () =>
+        socket.end('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n'),
+      ),
+    )
+    const port = await listen(upgrading as unknown as Server)
+    try {
+      await assert.rejects(nodeFetch(1024)(`http://127.0.0.1:${port}/`), /fetch failed/)
+    } finally {
+      upgrading.close()
+    }
   })
 
   test('what OAuth never sends is refused before any connection: other schemes, URL credentials, stream bodies', async () => {

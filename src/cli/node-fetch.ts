@@ -19,7 +19,12 @@ import type { Readable } from 'node:stream'
 export function nodeFetch(maxBytes: number): typeof globalThis.fetch {
   let agents: { http: HttpAgent; https: HttpsAgent } | undefined
   return (input, init = {}) => {
-    agents ??= { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) }
+    // timeout as Node's own global agent has it: only then does an agent honour a server's `Keep-Alive: timeout=`
+    // hint, and not reuse a socket the server is closing (a code exchange comes minutes after discovery).
+    agents ??= {
+      http: new HttpAgent({ keepAlive: true, timeout: 5000 }),
+      https: new HttpsAgent({ keepAlive: true, timeout: 5000 }),
+    }
     return send(input, init, maxBytes, agents)
   }
 }
@@ -57,18 +62,30 @@ function send(
       reject(signal!.reason)
     }
     signal?.addEventListener('abort', onAbort, { once: true })
+    let settled = false
     const settle = (result: Response | Error) => {
+      if (settled) return
+      settled = true
       signal?.removeEventListener('abort', onAbort)
       if (result instanceof Error) reject(fetchFailed(result))
       else resolve(result)
     }
     request.once('error', settle)
+    // A socket that closes with neither an answer nor an error (a 101 Switching Protocols, which OAuth never asks for)
+    // must not leave the request waiting for its timeout.
+    let answered = false
+    request.once('close', () => void (answered || settle(new Error('the connection closed before an answer'))))
     request.once('response', (response) => {
-      readAnswer(response, maxBytes)
+      answered = true
+      readAnswer(response, maxBytes, bodiless(method, response.statusCode))
         .then((bytes) => {
           // Cut short: the rest is not read, so the connection cannot carry another request.
           if (bytes.length > maxBytes) request.destroy()
           return toResponse(response, bytes)
+        })
+        .catch((err: Error) => {
+          request.destroy()
+          throw err
         })
         .then(settle, settle)
     })
@@ -91,11 +108,16 @@ function requestBody(body: RequestInit['body'], headers: Headers): string | Uint
   throw new TypeError('only string, URLSearchParams and byte bodies are supported')
 }
 
+/** An answer that has no body whatever its headers say (RFC 9110 §6.4.1): nothing to decode. */
+function bodiless(method: string, status: number | undefined): boolean {
+  return method === 'HEAD' || status === 204 || status === 304
+}
+
 /** The answer's bytes, decoded as fetch would (gzip, deflate, br), cut off one byte past `maxBytes`. */
-async function readAnswer(response: IncomingMessage, maxBytes: number): Promise<Buffer> {
+async function readAnswer(response: IncomingMessage, maxBytes: number, noBody: boolean): Promise<Buffer> {
   const chunks: Buffer[] = []
   let size = 0
-  for await (const chunk of await decoded(response)) {
+  for await (const chunk of noBody ? response : await decoded(response)) {
     const bytes = chunk as Buffer
     chunks.push(bytes)
     size += bytes.length

@@ -156,7 +156,7 @@ export function loginHolder(): LoginHolder {
   }
   return {
     // A second grant with tokens (the browser and the device flow racing), or one after the sign-in ended: freed.
-    take: (hold) => void (closed || held !== undefined ? release(hold) : (held = hold)),
+    take: (hold) => void (closed || held !== undefined ? release(hold).catch(() => {}) : (held = hold)),
     claim() {
       const hold = held
       held = undefined

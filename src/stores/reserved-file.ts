@@ -27,8 +27,12 @@ import {
   unlinkQuietly,
 } from './atomic-file.ts'
 
-/** What a reservation leaves room for beyond the current document: a rotated token set is rarely this much larger. */
-export const RESERVE_SLACK_BYTES = 4 * 1024
+/**
+ * What a reservation leaves room for beyond the current document: a first sign-in's whole token set (JWT access and ID
+ * tokens from Entra ID or Okta pass 4 KiB), or a rotated set that grew. The flush of these bytes overlaps the protocol
+ * code's loading, so their size costs the refresh path little (bench/preflight.ts).
+ */
+export const RESERVE_SLACK_BYTES = 16 * 1024
 
 /** A save proven possible before a grant (issue 15): the store lock is held and the temp file is allocated. */
 export interface FileReservation {
@@ -67,7 +71,7 @@ export async function commitBuilt(
  * needs no new blocks, so a full disk, a read-only mount or a directory we cannot write shows up here, before the
  * grant is sent, and not after the server has spent the refresh token. The write fails at once on a full disk or a
  * quota (ext4, XFS, btrfs and tmpfs reserve blocks as they are written); the flush, which catches what only shows on
- * the way to the device (an NFS server out of space, EIO), is `flushed`.
+ * the way to the device (an NFS server out of space, EIO), runs on the thread pool: `flushed` is its outcome.
  */
 export async function reserveStoreFile(path: string, lock: StoreFileLock): Promise<FileReservation> {
   const target = resolveWriteTarget(path)
@@ -161,6 +165,8 @@ function createReserved(target: string, bytes: number): { path: string; fd: numb
     unlinkQuietly(path)
     throw preparing(target, error)
   }
+  // Only the flush goes to the thread pool, issued now: a write there would need the main thread back to issue the
+  // flush after it, and the main thread is busy loading the protocol code (measured: the flush then overlaps nothing).
   const flushed = new Promise<void>((resolve, reject) =>
     fsync(fd, (error) => (error ? reject(preparing(target, error)) : resolve())),
   )
@@ -173,15 +179,17 @@ function preparing(target: string, error: unknown): StoreError {
 }
 
 function fillAndRename(fd: number, temp: string, target: string, content: string | Buffer): void {
+  let open = true
   try {
     const bytes = typeof content === 'string' ? Buffer.from(content) : content
     writeAt(fd, bytes)
     ftruncateSync(fd, bytes.length)
     fsyncSync(fd)
+    open = false // closeSync frees the number even when it reports an error: never close it twice
     closeSync(fd)
     renameSync(temp, target)
   } catch (error) {
-    closeQuietly(fd)
+    if (open) closeQuietly(fd)
     unlinkQuietly(temp)
     throw new StoreError(`cannot write the token store ${target}: ${reason(error)}`, { cause: error })
   }
