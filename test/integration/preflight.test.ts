@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { after, before, describe, test, type TestContext } from 'node:test'
 import { startAuthGateServer, type AuthGateTestServer } from '../support/authgate-server/index.ts'
 import { createCliHome, requireBuild, runCli, spawnCli, type CliHome } from '../support/cli.ts'
-import { fillUp, mountTmpfs, namesIn, nobody, needsRoot, remount } from '../support/faults.ts'
+import { fillUp, mountTmpfs, namesIn, nobody, needsRoot, pausedAfterPreflight, remount } from '../support/faults.ts'
 import { launchChromium, signInInBrowser } from '../support/chromium.ts'
 import { AUTHORIZATION_URL, freePort, USER_CODE, userCodeOf } from '../support/login-cli.ts'
 import { obtainTokensFromAuthGate, sessionAccount, writeTokenFile } from '../support/tokens.ts'
@@ -243,7 +243,7 @@ test('between the pre-flight and the save the file system cannot be made read-on
     home: s.home,
     env: { ...s.env, AUTHGATE_TEST_PAUSE_AFTER_PREFLIGHT: '1' },
   })
-  await run.waitForStderr(/paused after the pre-flight/)
+  await pausedAfterPreflight(run)
   assert.throws(() => remount(dir, 'ro'), /busy/, 'the kernel refuses while the temp file is open for writing')
   run.child.kill('SIGCONT')
   const done = await run.exited
@@ -256,7 +256,7 @@ test('between the pre-flight and the save the file system cannot be made read-on
 async function diskFillsAfterPreflight(s: Setup, dir: string, args: string[], approve = false) {
   const run = spawnCli(args, { home: s.home, env: { ...s.env, AUTHGATE_TEST_PAUSE_AFTER_PREFLIGHT: '1' } })
   if (approve) server.approveDevice(userCodeOf(await run.waitForStderr(USER_CODE)))
-  await run.waitForStderr(/paused after the pre-flight/)
+  await pausedAfterPreflight(run)
   const filler = fillUp(dir)
   run.child.kill('SIGCONT')
   return { done: await run.exited, filler }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import { startAuthGateServer, type AuthGateTestServer } from '../support/authgate-server/index.ts'
 import { createCliHome, killAllClis, requireBuild, runCli, spawnCli } from '../support/cli.ts'
+import { pausedAfterPreflight } from '../support/faults.ts'
 import { USER_CODE, userCodeOf } from '../support/login-cli.ts'
 import { startPrivateSecretService, type PrivateSecretService } from './private-secret-service.ts'
 import { realKeyringSkip } from './real-keyring.ts'
@@ -50,7 +51,7 @@ test(
       home,
       env: { ...env(), AUTHGATE_TEST_PAUSE_AFTER_PREFLIGHT: '1' },
     })
-    await refresh.waitForStderr(/paused after the pre-flight/)
+    await pausedAfterPreflight(refresh)
     await keyring.stop()
     refresh.child.kill('SIGCONT')
     const failed = await refresh.exited

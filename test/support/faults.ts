@@ -1,8 +1,10 @@
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestContext } from 'node:test'
+import { setTimeout as delay } from 'node:timers/promises'
+import type { CliProcess } from './cli.ts'
 
 /**
  * Real store faults for issue 15: a tmpfs of our own (filled up, or remounted read-only) and another user. They need
@@ -51,4 +53,18 @@ export function namesIn(dir: string): string[] {
 export function nobody(): { uid: number; gid: number } {
   const id = (flag: string) => Number(execFileSync('id', [flag, 'nobody'], { encoding: 'utf8' }).trim())
   return { uid: id('-u'), gid: id('-g') }
+}
+
+/**
+ * Waits until a CLI run with AUTHGATE_TEST_PAUSE_AFTER_PREFLIGHT=1 has stopped itself: its stderr line comes just
+ * before its SIGSTOP, and a SIGCONT sent in between is lost (the CLI then stops for good). Linux's /proc says when.
+ */
+export async function pausedAfterPreflight(run: CliProcess): Promise<void> {
+  await run.waitForStderr(/paused after the pre-flight/)
+  for (let waited = 0; waited < 10_000; waited += 5) {
+    const stat = readFileSync(`/proc/${run.child.pid}/stat`, 'utf8')
+    if ('Tt'.includes(stat.charAt(stat.lastIndexOf(')') + 2))) return
+    await delay(5)
+  }
+  throw new Error(`pid ${run.child.pid} never stopped at the pre-flight test seam`)
 }
