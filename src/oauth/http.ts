@@ -52,6 +52,7 @@ export function boundedFetch(deps: HttpDeps, budget: RetryBudget, policy: Reques
         response = await sendOnce(deps, String(url), init, policy.endpoint)
       } catch (err) {
         if (err instanceof InterruptedError || err instanceof ProtocolError) throw err
+        if (untrustedCertificate(err)) throw certificateFailure(url, err)
         const safe = policy.replayable || neverArrived(err)
         const wait = safe ? backoffMs(attempt) : undefined
         await waitOrFail(deps, budget, wait, `cannot reach ${origin(url)}: ${describe(err)}`, err)
@@ -187,6 +188,37 @@ export function retryAfterMs(res: Response, nowMs: number): number | undefined {
   const reset = res.headers.get('x-ratelimit-reset')
   if (res.status === 429 && reset && /^\d+$/.test(reset.trim())) return Math.max(0, Number(reset) * 1000 - nowMs)
   return undefined
+}
+
+/** TLS verification failures (OpenSSL's and Node's codes): the same certificate fails again, so they are not retried. */
+const CERTIFICATE_FAILURES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_REVOKED',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'CERT_SIGNATURE_FAILURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+])
+
+function untrustedCertificate(err: unknown): boolean {
+  return CERTIFICATE_FAILURES.has(errorCode(err) ?? '')
+}
+
+/** Exit 5 at once, as an unreachable server (contract), saying why and what a private CA needs. */
+function certificateFailure(url: string | URL, err: unknown): TemporaryError {
+  return new TemporaryError(
+    `cannot reach ${origin(url)}: ${describe(err)} (its TLS certificate is not trusted; not retried)`,
+    {
+      cause: err,
+      hint: 'a server with a private CA: put the CA certificate in a file and set NODE_EXTRA_CA_CERTS to its path',
+    },
+  )
 }
 
 /** Failures that happen before a single byte of the request left: replaying is harmless. */
