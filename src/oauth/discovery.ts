@@ -91,15 +91,18 @@ function withFallbacks(serverUrl: string, doc: Record<string, unknown>, discover
 }
 
 /**
- * Plain http only where the user allowed it (contract, trust): to a loopback host, or to the server's own host (which
- * passed the settings' check: loopback, or --allow-insecure-http). A document from a loopback server must not send the
- * refresh token or client secret in clear text to some other machine.
+ * Plain http only where the user allowed it (contract, trust): to a loopback host, or to the server's own host when
+ * the server itself is plain http (which passed the settings' check: loopback, or --allow-insecure-http). A document
+ * from a loopback server must not send the refresh token or client secret in clear text to some other machine, and
+ * an https server's document must not downgrade one of its own endpoints to http.
  */
 function refusePlainHttp(serverUrl: string, field: string, value: string): void {
   const url = URL.canParse(value) ? new URL(value) : undefined
   if (!url || url.protocol !== 'http:') return
-  if (isLoopbackHost(url.hostname) || url.hostname === new URL(serverUrl).hostname) return
-  throw new ProtocolError(`discovery lists a plain http ${field} on another host: ${value}`, {
+  const server = new URL(serverUrl)
+  if (isLoopbackHost(url.hostname) || (server.protocol === 'http:' && url.hostname === server.hostname)) return
+  const where = url.hostname === server.hostname ? 'for an https server' : 'on another host'
+  throw new ProtocolError(`discovery lists a plain http ${field} ${where}: ${value}`, {
     hint: 'the server must list https endpoints (plain http is accepted only for loopback hosts and the server itself)',
   })
 }
