@@ -70,3 +70,8 @@ export function sessionLockPath(lockDir: string, key: SessionKey): string {
 export function loginLockPath(lockDir: string, key: SessionKey): string {
   return join(resolve(lockDir), `${key.hash}.login.lock`)
 }
+
+/** `<lock dir>/<sha256 of the session>.spent`: a refresh token spent by a refresh whose answer could not be saved. */
+export function spentMarkerPath(lockDir: string, key: SessionKey): string {
+  return join(resolve(lockDir), `${key.hash}.spent`)
+}

@@ -1,5 +1,6 @@
 import type * as oauth from 'oauth4webapi'
 import { ProtocolError } from '../errors.ts'
+import { isTokenText } from '../token-text.ts'
 
 /** A token endpoint answer, checked beyond what oauth4webapi checks, in the shape the session stores. */
 export interface GrantResult {
@@ -23,13 +24,11 @@ export function toGrantResult(res: oauth.TokenEndpointResponse): GrantResult {
       `the server issued a token of type ${JSON.stringify(res.token_type)}; authgate only handles Bearer tokens`,
     )
   }
-  // RFC 6749 A.12/A.17: a token is 1*VSCHAR. `token` prints it raw and the git helper writes it into git's
-  // line protocol, so a control byte or line break would retitle a terminal or add attributes to git's answer.
   for (const [field, value] of [
     ['access_token', res.access_token],
     ['refresh_token', res.refresh_token],
   ] as const) {
-    if (value && !/^[\x20-\x7e]+$/.test(value))
+    if (value && !isTokenText(value))
       throw new ProtocolError(`the server sent an ${field} with characters a token may not hold (RFC 6749 VSCHAR)`)
   }
   if (res.expires_in !== undefined && !(Number.isFinite(res.expires_in) && res.expires_in >= 0)) {

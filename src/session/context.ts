@@ -1,5 +1,5 @@
 import type { Settings } from '../config/settings.ts'
-import { loginLockPath, sessionLockPath, type SessionKey } from '../session-key.ts'
+import { loginLockPath, sessionLockPath, spentMarkerPath, type SessionKey } from '../session-key.ts'
 import { spentMarker } from '../stores/spent-marker.ts'
 import type { TokenStore } from '../stores/types.ts'
 import type { Deps } from './deps.ts'
@@ -62,7 +62,7 @@ export async function sessionContext(
     machine: settings.grant === 'client_credentials' ? { scope: settings.machineScope } : undefined,
     agent: settings.agentSock === undefined ? undefined : agentSource(settings, settings.agentSock, key, deps),
     get spent() {
-      return spentMarker(sessionLockPath(settings.lockDir, key).replace(/\.lock$/, '.spent'))
+      return spentMarker(spentMarkerPath(settings.lockDir, key))
     },
     afterPreflight: deps.afterPreflight,
     lockTimeoutMs: settings.lockTimeoutMs,

@@ -18,6 +18,7 @@ import { createDecipheriv } from 'node:crypto'
 import { StoreError } from '../errors.ts'
 import { dropUndefined, isJsonObject, parseRfc3339, stringFields, type JsonObject } from './json-fields.ts'
 import type { TokenSet } from './types.ts'
+import { isTokenText } from '../token-text.ts'
 
 /** The keyring account of the SDK's master key (credstore's `masterKeyUser`). */
 export const GO_MASTER_KEY_ACCOUNT = '__authgate_master_key__'
@@ -96,10 +97,9 @@ export function decodeGoToken(entry: unknown, where: string, source: string): To
   const text = stringFields(entry, (field) => unusable(source, `${where}.${field} is not a string`))
   const accessToken = text('access_token')
   if (accessToken === undefined) throw unusable(source, `${where}.access_token is missing`)
-  // RFC 6749: a token is 1*VSCHAR; a control byte would reach the terminal through `token`, or git's line protocol.
   for (const field of ['access_token', 'refresh_token']) {
     const value = text(field)
-    if (value !== undefined && !/^[\x20-\x7e]+$/.test(value))
+    if (value !== undefined && !isTokenText(value))
       throw unusable(source, `${where}.${field} holds characters a token may not hold`)
   }
   const expiresAt = text('expires_at')

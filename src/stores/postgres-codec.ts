@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { basename, resolve } from 'node:path'
 import type { SessionKey } from '../session-key.ts'
+import { sha256Hex } from '../sha256.ts'
 import { StoreError, UsageError } from '../errors.ts'
 import { decodeEntry, encodeEntry } from './token-entry.ts'
 import type { TokenSet } from './types.ts'
@@ -107,6 +108,6 @@ export function advisoryLockId(key: SessionKey): string {
 export function advisoryLockIdFor(key: SessionKey, lockPath: string): string {
   const name = basename(lockPath)
   if (name === `${key.hash}.lock`) return advisoryLockId(key)
-  const digest = crypto().createHash('sha256').update(name).digest('hex')
+  const digest = sha256Hex(name)
   return BigInt.asIntN(64, BigInt(`0x${digest.slice(0, 16)}`)).toString()
 }
