@@ -130,6 +130,27 @@ describe('auto after login: the remembered backend', () => {
     assert.deepEqual(await new AutoStore(s.backends).read(key), large)
   })
 
+  test('a refresh through the pre-flight (prepareSave → commit): a keyring that is down refuses it, the file untouched', async () => {
+    const s = setup()
+    await s.auto.place(key, small)
+    const before = readFileSync(s.file.location, 'utf8')
+    s.api.mode = 'unavailable'
+    await assert.rejects(new AutoStore(s.backends).prepareSave(key), KeyringUnavailableError)
+    assert.equal(readFileSync(s.file.location, 'utf8'), before)
+    s.api.mode = 'ok'
+    assert.deepEqual(await new AutoStore(s.backends).read(key), small, 'the session is still whole in the keyring')
+  })
+
+  test('a refresh through the pre-flight that outgrows the keyring item moves to the encrypted file', async () => {
+    const s = setup()
+    await s.auto.place(key, small)
+    const prepared = await new AutoStore(s.backends).prepareSave(key)
+    await prepared.commit(large)
+    assert.equal(s.entry().store, 'encrypted')
+    assert.equal(s.api.text(KEYRING_SERVICE, key.account), undefined)
+    assert.deepEqual(await new AutoStore(s.backends).read(key), large)
+  })
+
   test('logout (delete) removes the item and the pointer; compare-and-clear keeps both when the token changed', async () => {
     const s = setup()
     await s.auto.place(key, small)
