@@ -9,7 +9,7 @@ export const STORE = 'AUTHGATE_STORE'
 export const PROTOCOL = 'AUTHGATE_PROTOCOL'
 export const INTERRUPTED = 'AUTHGATE_INTERRUPTED'
 export const REQUEST_FAILED = 'AUTHGATE_REQUEST_FAILED'
-export const COMMAND_FAILED = 'AUTHGATE_COMMAND_FAILED'
+const COMMAND_FAILED = 'AUTHGATE_COMMAND_FAILED'
 export const NOT_FOUND = 'AUTHGATE_NOT_FOUND'
 
 /** Marks our errors whichever bundle made them (a registered symbol is the same in all of them). */

@@ -2,7 +2,7 @@
  * The agent's wire format (README "Containers and remote hosts"): one JSON object per line each way, version 1.
  * Pure functions: the server and the client both use them, so the two cannot disagree about a field.
  */
-export const WIRE_VERSION = 1
+const WIRE_VERSION = 1
 /** A request line longer than this is refused (exit 2) and the connection closed. */
 export const MAX_LINE_BYTES = 64 * 1024
 

@@ -1,5 +1,5 @@
 /** The name Docker looks for on PATH for `"credHelpers": {"<registry>": "authgate"}` (docker-credential-helpers). */
-export const DOCKER_HELPER_NAME = 'docker-credential-authgate'
+const DOCKER_HELPER_NAME = 'docker-credential-authgate'
 
 /**
  * Pure: the command line the program runs. Installed as `docker-credential-authgate` (a second `bin` name for the

@@ -77,11 +77,12 @@ function send(
     request.once('close', () => void (answered || settle(new Error('the connection closed before an answer'))))
     request.once('response', (response) => {
       answered = true
-      readAnswer(response, maxBytes, bodiless(method, response.statusCode))
+      const noBody = bodiless(method, response.statusCode)
+      readAnswer(response, maxBytes, noBody)
         .then((bytes) => {
           // Cut short: the rest is not read, so the connection cannot carry another request.
           if (bytes.length > maxBytes) request.destroy()
-          return toResponse(response, bytes)
+          return toResponse(response, noBody ? null : bytes)
         })
         .catch((err: Error) => {
           request.destroy()
@@ -108,9 +109,9 @@ function requestBody(body: RequestInit['body'], headers: Headers): string | Uint
   throw new TypeError('only string, URLSearchParams and byte bodies are supported')
 }
 
-/** An answer that has no body whatever its headers say (RFC 9110 §6.4.1): nothing to decode. */
+/** An answer that has no body whatever its headers say (RFC 9110 §6.4.1, §15.3.6): nothing to decode or to keep. */
 function bodiless(method: string, status: number | undefined): boolean {
-  return method === 'HEAD' || status === 204 || status === 304
+  return method === 'HEAD' || status === 204 || status === 205 || status === 304
 }
 
 /** The answer's bytes, decoded as fetch would (gzip, deflate, br), cut off one byte past `maxBytes`. */
@@ -146,7 +147,7 @@ async function decoded(response: IncomingMessage): Promise<Readable> {
 }
 
 /** A `Response` as fetch builds it; what the Response constructor refuses (a status outside 200–599) is a failure. */
-function toResponse(response: IncomingMessage, bytes: Buffer): Response {
+function toResponse(response: IncomingMessage, bytes: Buffer | null): Response {
   const headers = new Headers()
   const raw = response.rawHeaders
   for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!)
@@ -155,10 +156,8 @@ function toResponse(response: IncomingMessage, bytes: Buffer): Response {
     headers.delete('content-encoding')
     headers.delete('content-length')
   }
-  const status = response.statusCode ?? 0
-  const empty = status === 204 || status === 205 || status === 304
-  return new Response(empty ? null : (bytes as unknown as BodyInit), {
-    status,
+  return new Response(bytes as unknown as BodyInit | null, {
+    status: response.statusCode ?? 0,
     statusText: response.statusMessage ?? '',
     headers,
   })

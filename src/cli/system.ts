@@ -5,6 +5,9 @@ import type { ChildExit, Deps } from '../session/deps.ts'
 import { fastToken, type FastDeps } from './fast-token.ts'
 import { helperArgv } from './helper-name.ts'
 
+/** OAuth requests, from the full program's bundle (cli/node-fetch.ts): loaded by the first one, never for a fresh token. */
+const oauthFetch: typeof globalThis.fetch = async (input, init) => (await import('./main.ts')).oauthFetch(input, init)
+
 /** While `exec` runs a command, SIGINT and SIGTERM go to it instead of ending authgate. */
 let forwardSignal: ((signal: NodeJS.Signals) => void) | undefined
 
@@ -18,7 +21,7 @@ export function systemDeps(signal: AbortSignal): Deps {
     clock: { now: () => Date.now() },
     sleep,
     fetch: (input, init) => globalThis.fetch(input, init),
-    oauthFetch: async (input, init) => (await import('./main.ts')).oauthFetch(input, init),
+    oauthFetch,
     env: process.env,
     io: {
       stdout: process.stdout,
@@ -111,7 +114,7 @@ function fastDeps(): FastDeps {
     clock: { now: () => Date.now() },
     sleep,
     fetch: (input, init) => globalThis.fetch(input, init),
-    oauthFetch: async (input, init) => (await import('./main.ts')).oauthFetch(input, init),
+    oauthFetch,
     pid: process.pid,
     uid: process.geteuid?.(),
     platform: process.platform,

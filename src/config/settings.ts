@@ -167,7 +167,7 @@ export function dotenvNotice(settings: Pick<Settings, 'ignoredDotenv'>): string 
  * `HOST[:PORT]` items (comma-separated in the environment). A host alone allows all its ports; the check itself is
  * `isAllowedOrigin`. IPv6 literals keep their brackets.
  */
-export function parseAllowedHosts(value: string | undefined): string[] {
+function parseAllowedHosts(value: string | undefined): string[] {
   const items = (value ?? '').split(',').map((item) => item.trim().toLowerCase())
   return items.filter(Boolean).map((item) => {
     if (!URL.canParse(`http://${item}`) || new URL(`http://${item}`).host !== item.replace(/:80$/, '')) {

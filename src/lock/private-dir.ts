@@ -28,18 +28,21 @@ export function checkPrivateDirectory(dir: string, owner: OwnerCheck): void {
   }
   // Absent (or under a file): nothing to trust or distrust yet; creating it, 0700, reports what goes wrong.
   if (stat === undefined) return
-  const problem = !stat.isDirectory()
-    ? 'it is not a directory'
-    : owner.uid !== undefined && stat.uid !== owner.uid
-      ? `it belongs to uid ${stat.uid}, not to you (uid ${owner.uid})`
-      : (stat.mode & 0o022) !== 0
-        ? `it is writable by ${stat.mode & 0o020 ? 'its group' : ''}${(stat.mode & 0o022) === 0o022 ? ' and ' : ''}${stat.mode & 0o002 ? 'others' : ''} (mode ${(stat.mode & 0o7777).toString(8).padStart(4, '0')})`
-        : undefined
+  const problem = directoryProblem(stat, owner.uid)
   if (problem) {
     throw new StoreError(`refusing to use the directory ${dir}: ${problem}`, {
       hint: `use a directory only you can write (chmod 700 ${dir}, owned by you), or point --lock-dir / --token-file elsewhere`,
     })
   }
+}
+
+/** Why a directory may not hold locks or tokens; undefined when it may. */
+function directoryProblem(stat: Stats, uid: number | undefined): string | undefined {
+  if (!stat.isDirectory()) return 'it is not a directory'
+  if (uid !== undefined && stat.uid !== uid) return `it belongs to uid ${stat.uid}, not to you (uid ${uid})`
+  if ((stat.mode & 0o022) === 0) return undefined
+  const who = [stat.mode & 0o020 ? 'its group' : '', stat.mode & 0o002 ? 'others' : ''].filter(Boolean).join(' and ')
+  return `it is writable by ${who} (mode ${(stat.mode & 0o7777).toString(8).padStart(4, '0')})`
 }
 
 /** Why a lock file (already opened or merely found) may not be used; undefined when it may. */

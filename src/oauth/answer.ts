@@ -6,7 +6,7 @@
  */
 
 /** How much of an error body a message quotes (issue 14: "the first 200 bytes"). */
-export const BODY_HEAD_BYTES = 200
+const BODY_HEAD_BYTES = 200
 
 export interface ServerAnswer {
   /** E.g. 'token endpoint'; undefined where the caller did not say (the URL alone then names it). */

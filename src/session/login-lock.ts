@@ -6,7 +6,7 @@ import { hasPeerRefreshed, isExpiring } from './expiry.ts'
  * Longest wait for another process's sign-in: AuthGate's device code lives 30 minutes (authgate-server.md §0), after
  * up to 2 minutes of waiting for the browser. A sign-in still going after that is abandoned, not ours to outwait.
  */
-export const SIGN_IN_WAIT_MS = 35 * 60_000
+const SIGN_IN_WAIT_MS = 35 * 60_000
 
 export interface SignInSteps<T> {
   /** Under the login lock, before signing in: tokens a peer's sign-in left that this caller may use instead. */

@@ -115,7 +115,7 @@ export class PgConnection {
 }
 
 /** `authgate pid=<pid> host=<host>`: what a lock timeout reads back from pg_stat_activity to name the holder. */
-export function applicationName(pid: number): string {
+function applicationName(pid: number): string {
   return `authgate pid=${pid} host=${hostname()}`.slice(0, 63)
 }
 

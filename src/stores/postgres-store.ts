@@ -18,7 +18,7 @@ import {
 import type { PreparedSave, StoredSession, TokenSet, TokenStore } from './types.ts'
 
 /** The schema this authgate reads and writes; a table of another version is never written (README, "Schema"). */
-export const SCHEMA_VERSION = 1
+const SCHEMA_VERSION = 1
 /** Serialises the CREATE TABLEs of many first-time writers (concurrent CREATE TABLE IF NOT EXISTS can fail). */
 const SCHEMA_LOCK_ID = '7233616710295842816'
 

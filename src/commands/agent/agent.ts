@@ -15,7 +15,7 @@ export interface AgentOptions {
 }
 
 /** Bounds on what a client can make the agent hold (README "Containers and remote hosts"). */
-export const AGENT_LIMITS = { idleMs: 30_000, maxConnections: 128 }
+const AGENT_LIMITS = { idleMs: 30_000, maxConnections: 128 }
 
 export function parseAgent(flags: { socket?: string; expose?: string[] }): AgentOptions {
   return { socket: flags.socket, expose: flags.expose ?? [] }

@@ -7,7 +7,7 @@ import { fishScript } from './fish.ts'
 import { completionTree, type CompletionTree } from './tree.ts'
 import { zshScript } from './zsh.ts'
 
-export const SHELLS = ['bash', 'zsh', 'fish'] as const
+const SHELLS = ['bash', 'zsh', 'fish'] as const
 export type Shell = (typeof SHELLS)[number]
 
 export interface CompletionOptions {

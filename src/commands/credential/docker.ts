@@ -9,10 +9,10 @@ export const DOCKER_ACTIONS = ['get', 'store', 'erase', 'list'] as const
 export type DockerAction = (typeof DOCKER_ACTIONS)[number]
 
 /** Docker's token-auth convention for a bearer in the password field (GitLab, Harbor, GCR's `oauth2accesstoken`). */
-export const DOCKER_USERNAME = 'oauth2'
+const DOCKER_USERNAME = 'oauth2'
 
 /** The exact text Docker's client recognises (`IsErrCredentialsNotFoundMessage`) to fall back to no credentials. */
-export const NOT_FOUND_MESSAGE = 'credentials not found in native keychain'
+const NOT_FOUND_MESSAGE = 'credentials not found in native keychain'
 
 export function parseDockerAction(action: string | undefined): DockerAction {
   if ((DOCKER_ACTIONS as readonly string[]).includes(action ?? '')) return action as DockerAction

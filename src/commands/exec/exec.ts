@@ -14,7 +14,7 @@ export interface ExecOptions {
 }
 
 /** The variable every `exec`'d command finds its access token in. */
-export const TOKEN_VARIABLE = 'AUTHGATE_TOKEN'
+const TOKEN_VARIABLE = 'AUTHGATE_TOKEN'
 
 export function parseExecArgs(operands: readonly string[], flags: { env?: string[]; login?: boolean }): ExecOptions {
   const [command, ...args] = operands
