@@ -28,7 +28,7 @@ export function loadSettings(
   const dotenvFile = resolve(where.cwd, '.env')
   const { env, cwd, paths } = where
   // Said before the settings are checked: a refusal they cause is easier to read after it.
-  const notice = dotenvNotice({ ignoredDotenv: ignoredDotenv({ dotenv, dotenvFile }) })
+  const notice = dotenvNotice(ignoredDotenv({ dotenv, dotenvFile }))
   if (notice) where.warn?.(notice)
   return resolveSettings({ flags, env, dotenv, dotenvFile, profile, profileName, cwd, paths })
 }

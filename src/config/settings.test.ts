@@ -199,17 +199,19 @@ test('.env: only the rows marked dotenv read it; every other setting there is ig
 
 test('.env: a redirect URI must be loopback http; the profile is never chosen there; one notice names all', () => {
   for (const uri of ['https://127.0.0.1/cb', 'http://evil.example/cb', 'http://app.localhost:1/cb', 'nonsense']) {
-    const s = resolve({ dotenv: { REDIRECT_URI: uri }, dotenvFile: '/repo/.env' })
+    const sources = { dotenv: { REDIRECT_URI: uri }, dotenvFile: '/repo/.env' }
+    const s = resolve(sources)
     assert.equal(s.redirectUri, 'http://localhost:8888/callback', uri)
-    assert.deepEqual(s.ignoredDotenv?.names, ['REDIRECT_URI'], uri)
+    assert.deepEqual(ignoredDotenv(sources)?.names, ['REDIRECT_URI'], uri)
   }
-  const s = resolve({
+  const sources = {
     dotenv: { AUTHGATE_PROFILE: 'x', TOKEN_FILE: 'f', SERVER_URL: 'https://a.example', NODE_ENV: 'dev' },
     dotenvFile: '/repo/.env',
-  })
+  }
+  const s = resolve(sources)
   assert.equal(s.serverUrl, 'https://a.example')
   assert.equal(
-    dotenvNotice(s),
+    dotenvNotice(ignoredDotenv(sources)),
     'warning: ignoring AUTHGATE_PROFILE, TOKEN_FILE in /repo/.env: a working-directory .env may only set the server, client, scope and sign-in settings',
   )
 })

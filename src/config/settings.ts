@@ -38,8 +38,6 @@ export interface Settings {
    * receive the access token: `--allow-host`, `AUTHGATE_ALLOW_HOSTS`, the profile's `allow_hosts`, `allowedHosts`.
    */
   readonly allowedHosts: readonly string[]
-  /** Settings a working-directory `.env` named but may not set (contract, "Where settings may come from"). */
-  readonly ignoredDotenv: { readonly file: string; readonly names: readonly string[] } | undefined
   /** `--grant`: with `client_credentials` tokens come from the client-credentials grant, never from a sign-in. */
   readonly grant: GrantKind
   /** The scope the client-credentials grant sends: only one the user set, never the default (AuthGate then grants all). */
@@ -118,7 +116,6 @@ export function resolveSettings(s: SettingsSources): Settings {
     apiUrl: raw.apiUrl === undefined ? serverUrl : checkedUrl(raw.apiUrl, 'API URL', allowInsecureHttp),
     registries: parseRegistries(raw.registry),
     allowedHosts: parseAllowedHosts(raw.allowHost),
-    ignoredDotenv: ignoredDotenv(s),
     grant,
     machineScope: origin.scope === 'default' || scope === '' ? undefined : scope,
     agentSock: absolute(raw.agentSock, s.cwd),
@@ -139,8 +136,11 @@ function isLoopbackHttp(value: string): boolean {
   return url?.protocol === 'http:' && isLoopbackHost(url.hostname)
 }
 
+/** Settings a working-directory `.env` named but may not set (contract, "Where settings may come from"). */
+export type IgnoredDotenv = { readonly file: string; readonly names: readonly string[] } | undefined
+
 /** Every `AUTHGATE_*` name and every Go bare name in `.env` that it may not set, sorted, each once. */
-export function ignoredDotenv(s: Pick<SettingsSources, 'dotenv' | 'dotenvFile'>): Settings['ignoredDotenv'] {
+export function ignoredDotenv(s: Pick<SettingsSources, 'dotenv' | 'dotenvFile'>): IgnoredDotenv {
   const names = Object.keys(s.dotenv)
     .filter((name) => s.dotenv[name] !== '' && isSettingName(name) && !isTrustedValue(name, s.dotenv))
     .sort()
@@ -157,8 +157,7 @@ function isTrustedValue(name: string, dotenv: Readonly<Record<string, string>>):
 }
 
 /** The line a command prints once when `.env` named settings it may not set. */
-export function dotenvNotice(settings: Pick<Settings, 'ignoredDotenv'>): string | undefined {
-  const ignored = settings.ignoredDotenv
+export function dotenvNotice(ignored: IgnoredDotenv): string | undefined {
   if (!ignored) return undefined
   return `warning: ignoring ${ignored.names.join(', ')} in ${ignored.file}: a working-directory .env may only set the server, client, scope and sign-in settings`
 }
