@@ -109,20 +109,38 @@ export function ensureDirectory(dir: string): void {
 /** Temp file in the same directory (rename is atomic only within one file system), 0600, flushed before the rename. */
 function writeAtomically(target: string, content: string | Buffer): void {
   const temp = tempPathFor(target)
-  let fd: number | undefined
+  let fd: number
   try {
     fd = openSync(temp, 'wx', 0o600)
-    writeFileSync(fd, content)
+  } catch (error) {
+    unlinkQuietly(temp)
+    throw cannotWrite(target, error)
+  }
+  completeAtomically(fd, temp, target, () => writeFileSync(fd, content))
+}
+
+/**
+ * The end of every atomic write: `fill` writes the open temp file `temp`, which is then flushed, closed and renamed
+ * over `target`, and the rename made durable. On failure the temp file is removed and `target` is as it was.
+ */
+export function completeAtomically(fd: number, temp: string, target: string, fill: () => void): void {
+  let open = true
+  try {
+    fill()
     fsyncSync(fd)
+    open = false // closeSync frees the number even when it reports an error: never close it twice
     closeSync(fd)
-    fd = undefined
     renameSync(temp, target)
   } catch (error) {
-    if (fd !== undefined) closeQuietly(fd)
+    if (open) closeQuietly(fd)
     unlinkQuietly(temp)
-    throw new StoreError(`cannot write the token store ${target}: ${reason(error)}`, { cause: error })
+    throw cannotWrite(target, error)
   }
   syncDirectory(dirname(target))
+}
+
+function cannotWrite(target: string, error: unknown): StoreError {
+  return new StoreError(`cannot write the token store ${target}: ${reason(error)}`, { cause: error })
 }
 
 export function tempPathFor(target: string): string {
@@ -132,7 +150,7 @@ export function tempPathFor(target: string): string {
 }
 
 /** Makes the rename itself durable. Windows cannot open a directory; its rename is durable enough. */
-export function syncDirectory(dir: string): void {
+function syncDirectory(dir: string): void {
   let fd: number | undefined
   try {
     fd = openSync(dir, 'r')

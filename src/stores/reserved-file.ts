@@ -2,27 +2,17 @@
  * The store file's half of "nothing is spent that cannot be saved" (issue 15): before a grant, the lock, the re-read
  * and the temp file of the coming write are all in hand; after the answer, the write only fills bytes that exist.
  */
-import {
-  closeSync,
-  fsync,
-  fsyncSync,
-  ftruncateSync,
-  openSync,
-  readdirSync,
-  renameSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs'
+import { fsync, ftruncateSync, openSync, readdirSync, writeFileSync, writeSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import { StoreError } from '../errors.ts'
 import {
   closeQuietly,
+  completeAtomically,
   ensureDirectory,
   reason,
   readStoreFile,
   resolveWriteTarget,
   type StoreFileLock,
-  syncDirectory,
   tempPathFor,
   unlinkQuietly,
 } from './atomic-file.ts'
@@ -178,22 +168,13 @@ function preparing(target: string, error: unknown): StoreError {
   return new StoreError(`cannot prepare the token store ${target}: ${reason(error)}`, { cause: error })
 }
 
+/** Writes `content` over the reserved bytes, cuts the file to its length, and renames it over the target. */
 function fillAndRename(fd: number, temp: string, target: string, content: string | Buffer): void {
-  let open = true
-  try {
-    const bytes = typeof content === 'string' ? Buffer.from(content) : content
+  const bytes = typeof content === 'string' ? Buffer.from(content) : content
+  completeAtomically(fd, temp, target, () => {
     writeAt(fd, bytes)
     ftruncateSync(fd, bytes.length)
-    fsyncSync(fd)
-    open = false // closeSync frees the number even when it reports an error: never close it twice
-    closeSync(fd)
-    renameSync(temp, target)
-  } catch (error) {
-    if (open) closeQuietly(fd)
-    unlinkQuietly(temp)
-    throw new StoreError(`cannot write the token store ${target}: ${reason(error)}`, { cause: error })
-  }
-  syncDirectory(dirname(target))
+  })
 }
 
 function writeAt(fd: number, bytes: Buffer): void {
